@@ -1,0 +1,39 @@
+import type { Static, TObject } from 'typebox';
+import { Value } from 'typebox/value';
+
+/** A configuration problem found at start-up; its message names every bad variable. */
+export class ConfigError extends Error {
+  constructor(service: string, problems: readonly string[]) {
+    super(`${service}: invalid configuration\n${problems.map((p) => `  - ${p}`).join('\n')}\nSee .env.example for every variable.`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Reads the variables a schema names from the environment, fills defaults, converts strings to
+ * the declared types and checks them. Values never appear in messages: some are secrets.
+ */
+export function parseEnv<T extends TObject>(service: string, schema: T, env: NodeJS.ProcessEnv): Static<T> {
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(schema.properties)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const value: unknown = Value.Convert(schema, Value.Default(schema, raw));
+  if (Value.Check(schema, value)) return value;
+
+  const problems = new Map<string, string>();
+  for (const error of Value.Errors(schema, value)) {
+    if (error.keyword === 'required') {
+      const missing = (error.params as { requiredProperties?: string[] }).requiredProperties ?? [];
+      for (const key of missing) problems.set(key, `${key} is required but not set`);
+      continue;
+    }
+    const key = error.instancePath.split('/')[1] ?? '';
+    if (problems.has(key)) continue;
+    const property: { description?: string } | undefined = schema.properties[key];
+    const expected = property?.description === undefined ? '' : ` (expected: ${property.description})`;
+    problems.set(key, `${key} is invalid: ${error.message}${expected}`);
+  }
+  throw new ConfigError(service, [...problems.values()]);
+}

@@ -1,0 +1,100 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Database } from './index.js';
+import { REPO_ROOT, TOOLS_DIR } from './paths.js';
+
+export const FERRETDB_BINARY = join(TOOLS_DIR, 'bin', 'ferretdb');
+/** Our Go module that embeds FerretDB 1.24.2 (see its main.go for why not cmd/ferretdb). */
+const GO_MODULE_DIR = join(REPO_ROOT, 'tools', 'devdb', 'ferretdb');
+const START_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 10_000;
+
+interface FerretDbOptions {
+  readonly dataDir: string | undefined;
+  readonly log: (message: string) => void;
+}
+
+/** Builds the binary once; concurrent builders each write a temporary file and rename it. */
+export async function buildFerretDb(log: (message: string) => void): Promise<void> {
+  if (existsSync(FERRETDB_BINARY)) return;
+  log('building FerretDB 1.24.2 into .tools/bin (once; about two minutes on 2 cores)');
+  mkdirSync(dirname(FERRETDB_BINARY), { recursive: true });
+  const partial = `${FERRETDB_BINARY}.${String(process.pid)}.partial`;
+  const child = spawn('go', ['build', '-trimpath', '-o', partial, '.'], {
+    cwd: GO_MODULE_DIR,
+    env: { ...process.env, GOFLAGS: '-buildvcs=false' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const code = await exitCode(child);
+  if (code !== 0) throw new Error(`building FerretDB failed: go build exited with ${String(code)} (output above)`);
+  renameSync(partial, FERRETDB_BINARY);
+}
+
+export async function startFerretDb(options: FerretDbOptions): Promise<Database> {
+  await buildFerretDb(options.log);
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'ferretdb-'));
+  mkdirSync(dataDir, { recursive: true });
+
+  const child = spawn(
+    FERRETDB_BINARY,
+    ['--listen-addr=127.0.0.1:0', `--sqlite-url=file:${dataDir}/`, '--exit-on-stdin-eof'],
+    // stdin stays an open pipe: if this process dies, FerretDB sees EOF and exits too.
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  const exited = exitCode(child);
+
+  let uri: string;
+  try {
+    uri = await readListenUri(child, exited);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+  options.log(`FerretDB 1.24.2 (SQLite in ${dataDir}) listening at ${uri}`);
+
+  return {
+    uri,
+    kind: 'ferretdb',
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+        await exited;
+        clearTimeout(timer);
+      }
+      if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function readListenUri(child: ChildProcess, exited: Promise<number | null>): Promise<string> {
+  const stdout = child.stdout;
+  if (stdout === null) throw new Error('FerretDB started without a stdout pipe');
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`FerretDB did not report its address within ${String(START_TIMEOUT_MS)} ms`));
+    }, START_TIMEOUT_MS);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`FerretDB exited with ${String(code)} before it was ready`));
+    });
+    createInterface({ input: stdout }).once('line', (line) => {
+      clearTimeout(timer);
+      const parsed = JSON.parse(line) as { uri?: unknown };
+      if (typeof parsed.uri === 'string') resolve(parsed.uri);
+      else reject(new Error(`unexpected first line from FerretDB: ${line}`));
+    });
+  });
+}
+
+function exitCode(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      resolve(code);
+    });
+  });
+}
