@@ -37,3 +37,14 @@ export function parseEnv<T extends TObject>(service: string, schema: T, env: Nod
   }
   throw new ConfigError(service, [...problems.values()]);
 }
+
+/** Loads a service's configuration, or prints what is wrong and exits: no stack trace for a typo. */
+export function configOrExit<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+}

@@ -1,20 +1,10 @@
 import closeWithGrace from 'close-with-grace';
 import Fastify from 'fastify';
-import { ConfigError } from '@viewer-analytics/shared';
+import { configOrExit } from '@viewer-analytics/shared';
 import app, { fastifyOptions } from './app.js';
-import { loadConfig, type BackendConfig } from './config.js';
+import { loadConfig } from './config.js';
 
-function configOrExit(): BackendConfig {
-  try {
-    return loadConfig();
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${error.message}\n`);
-    process.exit(1);
-  }
-}
-
-const config = configOrExit();
+const config = configOrExit(() => loadConfig());
 const server = Fastify(fastifyOptions(config));
 await server.register(app, { config });
 

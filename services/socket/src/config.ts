@@ -1,0 +1,52 @@
+import Type from 'typebox';
+import { ConfigError, MAX_SAMPLES_PER_SNAPSHOT, MIN_INTERNAL_API_KEY_LENGTH, parseEnv } from '@viewer-analytics/shared';
+
+const SocketEnvSchema = Type.Object({
+  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], {
+    default: 'development',
+    description: 'development, production or test',
+  }),
+  SOCKET_HOST: Type.String({ default: '0.0.0.0', description: 'interface to listen on' }),
+  SOCKET_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8081, description: 'TCP port, 0 for any free one' }),
+  BACKEND_API_URL: Type.String({ pattern: '^https?://[^/]+/?$', description: 'origin of the backend, e.g. http://localhost:8080' }),
+  INTERNAL_API_KEY: Type.String({ minLength: 16, description: 'shared secret of the backend, 16+ characters (32+ in production)' }),
+  SAMPLE_INTERVAL_MS: Type.Integer({ minimum: 10, default: 5000, description: 'time between samples (ms)' }),
+  SAMPLES_PER_SNAPSHOT: Type.Integer({
+    minimum: 1,
+    maximum: MAX_SAMPLES_PER_SNAPSHOT,
+    default: 12,
+    description: `samples in one snapshot window, 1 to ${MAX_SAMPLES_PER_SNAPSHOT}`,
+  }),
+  BROADCAST_INTERVAL_MS: Type.Integer({ minimum: 10, maximum: 1000, default: 200, description: 'coalescing interval of count updates (ms)' }),
+  MAX_CONNECTIONS: Type.Integer({ minimum: 1, default: 19_000, description: 'open viewers one process accepts' }),
+  MAX_AUCTIONS: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 100_000, description: 'auctions tracked at once' }),
+  OUTBOX_MAX_SNAPSHOTS: Type.Integer({ minimum: 1, default: 1_000_000, description: 'undelivered snapshots kept before the oldest is dropped' }),
+  OUTBOX_FILE: Type.String({ default: '.data/socket-outbox.bin', description: 'where undelivered snapshots wait across restarts' }),
+  FLUSH_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 16, default: 2, description: 'batch requests in flight at once' }),
+  RETRY_BASE_MS: Type.Integer({ minimum: 10, default: 1000, description: 'first retry delay after a failed delivery (ms)' }),
+  RETRY_MAX_MS: Type.Integer({ minimum: 10, default: 60_000, description: 'longest retry delay (ms)' }),
+  LOOKUP_TTL_MS: Type.Integer({ minimum: 0, default: 60_000, description: 'how long a known auction is cached (ms)' }),
+  LOOKUP_NEGATIVE_TTL_MS: Type.Integer({ minimum: 0, default: 5_000, description: 'how long an unknown auction is cached (ms)' }),
+  SHUTDOWN_FLUSH_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 5_000, description: 'time given to the last flush at shutdown (ms)' }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
+    { default: 'info', description: 'a pino level' },
+  ),
+});
+
+export type SocketConfig = Readonly<Type.Static<typeof SocketEnvSchema>>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): SocketConfig {
+  const config = parseEnv('socket server', SocketEnvSchema, env);
+  if (config.NODE_ENV === 'production' && config.INTERNAL_API_KEY.length < MIN_INTERNAL_API_KEY_LENGTH) {
+    throw new ConfigError('socket server', [
+      `INTERNAL_API_KEY must be at least ${MIN_INTERNAL_API_KEY_LENGTH} characters in production`,
+    ]);
+  }
+  return config;
+}
+
+/** Length of one snapshot window: timestamps are aligned to it. */
+export function windowMs(config: SocketConfig): number {
+  return config.SAMPLE_INTERVAL_MS * config.SAMPLES_PER_SNAPSHOT;
+}

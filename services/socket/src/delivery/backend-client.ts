@@ -1,0 +1,89 @@
+import { Pool } from 'undici';
+import {
+  INTERNAL_API_KEY_HEADER,
+  type AuctionLookup,
+  type BatchOutcome,
+} from '@viewer-analytics/shared';
+
+export type BatchResult =
+  | { readonly ok: true; readonly outcome: BatchOutcome }
+  | { readonly ok: false; readonly status: number; readonly retry: boolean; readonly reason: string };
+
+export type LookupResult = { readonly found: true; readonly auction: AuctionLookup } | { readonly found: false };
+
+/**
+ * The backend's internal API over one long-lived undici Pool (keep-alive, bounded timeouts).
+ * Every response body is consumed, or the connection could not be reused.
+ */
+export class BackendClient {
+  private readonly pool: Pool;
+  private readonly headers: Record<string, string>;
+
+  constructor(origin: string, internalApiKey: string) {
+    this.pool = new Pool(origin, {
+      connections: 8,
+      keepAliveTimeout: 30_000,
+      headersTimeout: 15_000,
+      bodyTimeout: 15_000,
+      connectTimeout: 5_000,
+    });
+    this.headers = { [INTERNAL_API_KEY_HEADER]: internalApiKey };
+  }
+
+  async postSnapshots(body: Uint8Array): Promise<BatchResult> {
+    const response = await this.pool.request({
+      method: 'POST',
+      path: '/api/v1/analytics/snapshots',
+      headers: { ...this.headers, 'content-type': 'application/json' },
+      body,
+    });
+    if (response.statusCode === 200) {
+      const reply = (await response.body.json()) as { data: BatchOutcome };
+      return { ok: true, outcome: reply.data };
+    }
+    const reason = await errorReason(response.body);
+    // 4xx but 401/408/429 means this batch will never be accepted: retrying would block the queue.
+    const retry = response.statusCode >= 500 || [401, 408, 429].includes(response.statusCode);
+    return { ok: false, status: response.statusCode, retry, reason };
+  }
+
+  async lookupAuction(auctionId: string): Promise<LookupResult> {
+    const response = await this.pool.request({
+      method: 'GET',
+      path: `/api/v1/internal/auctions/${auctionId}`,
+      headers: this.headers,
+    });
+    if (response.statusCode === 200) {
+      const reply = (await response.body.json()) as { data: AuctionLookup };
+      return { found: true, auction: reply.data };
+    }
+    const reason = await errorReason(response.body);
+    if (response.statusCode === 404) return { found: false };
+    throw new Error(`auction lookup answered ${response.statusCode}: ${reason}`);
+  }
+
+  /** True when the backend answers its health check. */
+  async reachable(): Promise<boolean> {
+    try {
+      const response = await this.pool.request({ method: 'GET', path: '/health', headersTimeout: 2_000 });
+      await response.body.dump();
+      return response.statusCode === 200;
+    } catch {
+      return false;
+    }
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}
+
+async function errorReason(body: { text(): Promise<string> }): Promise<string> {
+  const text = await body.text();
+  try {
+    const parsed = JSON.parse(text) as { error?: { code?: string; message?: string } };
+    return `${parsed.error?.code ?? 'ERROR'}: ${parsed.error?.message ?? text}`;
+  } catch {
+    return text.slice(0, 200);
+  }
+}

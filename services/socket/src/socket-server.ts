@@ -1,0 +1,115 @@
+import type { Logger } from 'pino';
+import { CloseCode, liveFeedPath } from '@viewer-analytics/shared';
+import { AuctionSlots } from './auctions/auction-slots.js';
+import { LocalViewerCounts } from './auctions/viewer-counts.js';
+import { Broadcaster } from './broadcast/broadcaster.js';
+import { CountMessageEncoder } from './broadcast/count-message.js';
+import type { SocketConfig } from './config.js';
+import { BackendClient } from './delivery/backend-client.js';
+import { Flusher } from './delivery/flusher.js';
+import { persistOutbox, restoreOutbox } from './delivery/outbox-file.js';
+import { SnapshotOutbox } from './delivery/snapshot-outbox.js';
+import { registerHttpRoutes } from './http/routes.js';
+import { SocketMetrics } from './metrics.js';
+import { Sampler } from './sampling/sampler.js';
+import uWS, { type TemplatedApp, type us_listen_socket } from './uws.js';
+import { AuctionDirectory } from './viewers/auction-directory.js';
+import { LiveFeed } from './viewers/live-feed.js';
+
+export interface SocketServer {
+  readonly port: number;
+  readonly metrics: SocketMetrics;
+  /** Stops accepting, closes viewers (1001), flushes the partial window, saves what is left. */
+  shutdown(): Promise<void>;
+}
+
+export async function startSocketServer(config: SocketConfig, log: Logger): Promise<SocketServer> {
+  const metrics = new SocketMetrics();
+  const slots = new AuctionSlots(config.MAX_AUCTIONS);
+  const counts = new LocalViewerCounts(config.MAX_AUCTIONS);
+  const outbox = new SnapshotOutbox(config.OUTBOX_MAX_SNAPSHOTS);
+  const client = new BackendClient(config.BACKEND_API_URL, config.INTERNAL_API_KEY);
+  const flusher = new Flusher({
+    outbox,
+    client,
+    concurrency: config.FLUSH_CONCURRENCY,
+    retryBaseMs: config.RETRY_BASE_MS,
+    retryMaxMs: config.RETRY_MAX_MS,
+    log,
+    metrics,
+  });
+  const sampler = new Sampler({
+    slots,
+    counts,
+    outbox,
+    intervalMs: config.SAMPLE_INTERVAL_MS,
+    samplesPerWindow: config.SAMPLES_PER_SNAPSHOT,
+    isIdle: (slot) => counts.countAt(slot) === 0,
+    onWindowClosed: (windowStart, snapshots) => {
+      if (snapshots > 0) log.debug({ window: new Date(windowStart).toISOString(), snapshots }, 'window closed');
+      flusher.kick();
+    },
+  });
+
+  const restored = await restoreOutbox(config.OUTBOX_FILE, outbox);
+  if (restored.lastFlushedWindow >= 0) {
+    sampler.skipWindowsThrough(restored.lastFlushedWindow);
+    log.info({ snapshots: restored.restored, file: config.OUTBOX_FILE }, 'reloaded undelivered snapshots');
+  }
+
+  const app = uWS.App();
+  const encoder = new CountMessageEncoder();
+  const broadcaster = new Broadcaster(app, slots, counts, encoder, metrics);
+  const liveFeed = new LiveFeed({
+    slots,
+    counts,
+    directory: new AuctionDirectory({ client, ttlMs: config.LOOKUP_TTL_MS, negativeTtlMs: config.LOOKUP_NEGATIVE_TTL_MS }),
+    encoder,
+    broadcaster,
+    metrics,
+    log,
+    maxConnections: config.MAX_CONNECTIONS,
+  });
+  app.ws(liveFeedPath(':id'), liveFeed.behavior());
+  registerHttpRoutes(app, {
+    metrics: () =>
+      metrics.render({ connections: counts.connections, auctions: slots.size, outbox: outbox.size, dropped: outbox.dropped }),
+    ready: () => client.reachable(),
+  });
+
+  const listenSocket = await listen(app, config.SOCKET_HOST, config.SOCKET_PORT);
+  sampler.start();
+  broadcaster.start(config.BROADCAST_INTERVAL_MS);
+  flusher.kick();
+
+  let shuttingDown: Promise<void> | undefined;
+  const shutdown = async (): Promise<void> => {
+    uWS.us_listen_socket_close(listenSocket);
+    liveFeed.closeAll(CloseCode.goingAway, 'server shutting down');
+    broadcaster.stop();
+    sampler.stop();
+    const lastWindow = sampler.closeWindow();
+    flusher.kick();
+    const delivered = await flusher.drain(config.SHUTDOWN_FLUSH_TIMEOUT_MS);
+    flusher.stop();
+    await persistOutbox(config.OUTBOX_FILE, outbox, lastWindow);
+    await client.close();
+    if (delivered) log.info('every snapshot delivered');
+    else log.warn({ snapshots: outbox.size, file: config.OUTBOX_FILE }, 'undelivered snapshots saved for the next start');
+  };
+
+  return {
+    port: uWS.us_socket_local_port(listenSocket),
+    metrics,
+    shutdown: () => (shuttingDown ??= shutdown()),
+  };
+}
+
+function listen(app: TemplatedApp, host: string, port: number): Promise<us_listen_socket> {
+  return new Promise((resolve, reject) => {
+    app.listen(host, port, (socket) => {
+      if (socket === false) reject(new Error(`could not listen on ${host}:${port}`));
+      else resolve(socket);
+    });
+  });
+}
