@@ -58,3 +58,4 @@ function goIsInstalled(): boolean {
 
 export { testDatabaseName } from './names.js';
 export { FERRETDB_BINARY } from './ferretdb.js';
+export { REPO_ROOT } from './paths.js';

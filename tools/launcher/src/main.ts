@@ -1,0 +1,83 @@
+/**
+ * The start command: a database (MONGODB_URI, Docker or a local FerretDB), the backend and the
+ * socket server, with development defaults; Ctrl-C stops all of them, database included.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT, startDatabase } from '@viewer-analytics/devdb';
+import { signDevToken } from './dev-token.js';
+import { startService, stopService, waitForHealth, type Service } from './services.js';
+
+const say = (message: string): void => {
+  process.stdout.write(`[start] ${message}\n`);
+};
+
+const envFile = join(REPO_ROOT, '.env');
+if (existsSync(envFile)) {
+  process.loadEnvFile(envFile);
+  say('loaded .env');
+}
+const backendPort = process.env['BACKEND_PORT'] ?? '8080';
+const socketPort = process.env['SOCKET_PORT'] ?? '8081';
+const env: NodeJS.ProcessEnv = {
+  ...process.env,
+  NODE_ENV: process.env['NODE_ENV'] ?? 'development',
+  BACKEND_PORT: backendPort,
+  SOCKET_PORT: socketPort,
+  BACKEND_API_URL: process.env['BACKEND_API_URL'] ?? `http://127.0.0.1:${backendPort}`,
+  // Development only: fresh secrets per run unless .env names them (production refuses short ones).
+  INTERNAL_API_KEY: process.env['INTERNAL_API_KEY'] ?? randomBytes(24).toString('base64url'),
+  JWT_SECRET: process.env['JWT_SECRET'] ?? randomBytes(32).toString('base64url'),
+  OUTBOX_FILE: process.env['OUTBOX_FILE'] ?? join(REPO_ROOT, '.data', 'socket-outbox.bin'),
+};
+
+const database = await startDatabase({ dataDir: join(REPO_ROOT, '.data', 'ferretdb'), log: say });
+env['MONGODB_URI'] ??= database.uri;
+const services: Service[] = [];
+
+let stopping: Promise<void> | undefined;
+function stopAll(code: number): Promise<void> {
+  stopping ??= (async () => {
+    say('stopping…');
+    for (const service of [...services].reverse()) await stopService(service, 15_000);
+    await database.stop();
+    say('stopped');
+    process.exit(code);
+  })();
+  return stopping;
+}
+process.once('SIGINT', () => void stopAll(0));
+process.once('SIGTERM', () => void stopAll(0));
+
+try {
+  const backend = startService('backend', join(REPO_ROOT, 'services/backend/dist/server.js'), env);
+  services.push(backend);
+  await waitForHealth(backend, `http://127.0.0.1:${backendPort}/health`, 60_000);
+  const socket = startService('socket server', join(REPO_ROOT, 'services/socket/dist/main.js'), env);
+  services.push(socket);
+  await waitForHealth(socket, `http://127.0.0.1:${socketPort}/health`, 30_000);
+  for (const service of services) {
+    void service.exited.then((code) => {
+      if (stopping === undefined) {
+        say(`${service.name} exited unexpectedly (${String(code)})`);
+        void stopAll(1);
+      }
+    });
+  }
+} catch (error) {
+  say(error instanceof Error ? error.message : String(error));
+  await stopAll(1);
+}
+
+const token = signDevToken(env['JWT_SECRET'] ?? '', { sub: 'dev-admin', role: 'admin' }, 12 * 3600);
+say(
+  [
+    'viewer-analytics is running:',
+    `  backend        http://localhost:${backendPort}  (API docs: http://localhost:${backendPort}/docs)`,
+    `  socket server  ws://localhost:${socketPort}/auctions/<auctionId>/live`,
+    `  database       ${database.kind === 'ferretdb' ? 'FerretDB (data in .data/ferretdb)' : database.kind}`,
+    `  admin token    ${token}  (development only, 12 h)`,
+    'Press Ctrl-C to stop everything.',
+  ].join('\n'),
+);
