@@ -41,6 +41,11 @@ export class Broadcaster {
     this.lastPublished[slot] = -1;
   }
 
+  /** Every subscriber of the slot's topic was told `count` directly. */
+  told(slot: number, count: number): void {
+    this.lastPublished[slot] = count;
+  }
+
   readonly tick = (): void => {
     this.encoder.setTime(Date.now());
     this.counts.forEachChanged(this.publishIfChanged);

@@ -152,6 +152,8 @@ export class LiveFeed {
     ws.subscribe(slots.topicOf(slot));
     encoder.setTime(Date.now());
     ws.send(encoder.encode(slots.idBytes, slot * AUCTION_ID_LENGTH, count), false);
+    // Alone on its topic, the newcomer is everyone who needs to know: no broadcast for it.
+    if (count === 1) broadcaster.told(slot, count);
   };
 
   private readonly message = (ws: WebSocket<ViewerData>): void => {

@@ -1,0 +1,186 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { MongoClient, ObjectId, type Db } from 'mongodb';
+import pino from 'pino';
+import WebSocket from 'ws';
+import { inject } from 'vitest';
+import { testDatabaseName } from '@viewer-analytics/devdb';
+import type { ViewerCountUpdate } from '@viewer-analytics/shared';
+import { loadConfig, type SocketConfig } from '../src/config.js';
+import { startSocketServer, type SocketServer } from '../src/socket-server.js';
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '../../..');
+export const INTERNAL_API_KEY = 'socket-test-internal-key-0123456789';
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address !== null && typeof address === 'object') resolve(address.port);
+        else reject(new Error('no port'));
+      });
+    });
+  });
+}
+
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** A test file's database: its own name on the run's server, dropped at the end. */
+export class TestDatabase {
+  readonly name: string;
+  readonly client: MongoClient;
+  readonly db: Db;
+
+  constructor(testFile: string) {
+    this.name = testDatabaseName(testFile);
+    this.client = new MongoClient(inject('mongoUri'));
+    this.db = this.client.db(this.name);
+  }
+
+  async createAuction(enableViewerAnalytics = true): Promise<string> {
+    const now = new Date();
+    const { insertedId } = await this.db
+      .collection('auctions')
+      .insertOne({ title: 'Test auction', ownerId: 'owner-1', enableViewerAnalytics, createdAt: now, updatedAt: now });
+    return insertedId.toHexString();
+  }
+
+  snapshots(auctionId: string): Promise<StoredSnapshotDocument[]> {
+    return this.db
+      .collection<StoredSnapshotDocument>('vieweranalytics')
+      .find({ auction: new ObjectId(auctionId) })
+      .sort({ timestamp: 1 })
+      .toArray();
+  }
+
+  async close(): Promise<void> {
+    await this.db.dropDatabase();
+    await this.client.close();
+  }
+}
+
+export interface StoredSnapshotDocument {
+  auction: ObjectId;
+  timestamp: Date;
+  viewerCount: number;
+  avgViewers: number;
+  peakViewers: number;
+  minViewers: number;
+  sampleCount: number;
+}
+
+/** The real backend, built by `tsc -b`, as a child process on a fixed port (so it can restart). */
+export class BackendProcess {
+  private child: ChildProcess | undefined;
+  readonly url: string;
+
+  constructor(
+    readonly port: number,
+    private readonly database: string,
+  ) {
+    this.url = `http://127.0.0.1:${port}`;
+  }
+
+  async start(): Promise<void> {
+    this.child = spawn(process.execPath, [join(REPO, 'services/backend/dist/server.js')], {
+      env: {
+        ...process.env,
+        NODE_ENV: 'test',
+        BACKEND_HOST: '127.0.0.1',
+        BACKEND_PORT: String(this.port),
+        MONGODB_URI: inject('mongoUri'),
+        MONGODB_DATABASE: this.database,
+        INTERNAL_API_KEY,
+        JWT_SECRET: 'socket-test-jwt-secret-0123456789abcdef',
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    await waitFor(async () => (await fetch(`${this.url}/health`).catch(() => undefined))?.ok === true, 20_000, 'backend');
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (child === undefined || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+    this.child = undefined;
+  }
+}
+
+export function socketConfig(backendUrl: string, overrides: NodeJS.ProcessEnv = {}): SocketConfig {
+  return loadConfig({
+    NODE_ENV: 'test',
+    SOCKET_HOST: '127.0.0.1',
+    SOCKET_PORT: '0',
+    BACKEND_API_URL: backendUrl,
+    INTERNAL_API_KEY,
+    OUTBOX_FILE: join(mkdtempSync(join(tmpdir(), 'socket-outbox-')), 'outbox.bin'),
+    LOG_LEVEL: 'silent',
+    ...overrides,
+  });
+}
+
+/** The socket server in this process: a real uWS listener on a free port. */
+export async function startInProcess(config: SocketConfig): Promise<SocketServer & { url: string }> {
+  const server = await startSocketServer(config, pino({ level: config.LOG_LEVEL }));
+  return Object.assign(server, { url: `ws://127.0.0.1:${server.port}` });
+}
+
+/** A browser-like viewer: every viewerCountUpdate it got, and how its connection ended. */
+export class Viewer {
+  readonly updates: ViewerCountUpdate[] = [];
+  readonly socket: WebSocket;
+  readonly opened: Promise<void>;
+  readonly closed: Promise<{ code: number; reason: string }>;
+
+  constructor(url: string) {
+    this.socket = new WebSocket(url);
+    this.opened = new Promise((resolve, reject) => {
+      this.socket.once('open', () => {
+        resolve();
+      });
+      this.socket.once('error', reject);
+    });
+    this.closed = new Promise((resolve) => {
+      this.socket.once('close', (code, reason) => {
+        resolve({ code, reason: reason.toString() });
+      });
+    });
+    this.socket.on('message', (data: Buffer) => {
+      this.updates.push(JSON.parse(data.toString()) as ViewerCountUpdate);
+    });
+  }
+
+  get count(): number | undefined {
+    return this.updates.at(-1)?.count;
+  }
+
+  async sees(count: number, timeoutMs = 2_000): Promise<void> {
+    await waitFor(() => this.count === count, timeoutMs, `count ${count} (last seen ${String(this.count)})`);
+  }
+
+  async close(): Promise<void> {
+    this.socket.close();
+    await this.closed;
+  }
+}
+
+export function liveUrl(server: { url: string }, auctionId: string): string {
+  return `${server.url}/auctions/${auctionId}/live`;
+}
