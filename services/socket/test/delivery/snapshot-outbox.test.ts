@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { MAX_BATCH_SNAPSHOTS } from '@viewer-analytics/shared';
+import { encodeBatch, MAX_BATCH_BYTES } from '../../src/delivery/batch-encoder.js';
+import { SnapshotOutbox } from '../../src/delivery/snapshot-outbox.js';
+
+const id = (n: number): Uint8Array => Buffer.from(n.toString(16).padStart(24, '0'));
+const fill = (outbox: SnapshotOutbox, from: number, to: number): void => {
+  for (let n = from; n < to; n++) outbox.append(id(n), 0, n * 60_000, n % 7, (n % 7) * 3, n % 7, n % 7, 3);
+};
+const ids = (outbox: SnapshotOutbox): number[] => {
+  const out = [];
+  for (let seq = outbox.head; seq < outbox.tail; seq++) {
+    out.push(parseInt(Buffer.from(outbox.ids.subarray(outbox.idOffsetOf(seq), outbox.idOffsetOf(seq) + 24)).toString(), 16));
+  }
+  return out;
+};
+
+describe('SnapshotOutbox', () => {
+  it('grows past its first capacity and keeps the order', () => {
+    const outbox = new SnapshotOutbox(100_000);
+    fill(outbox, 0, 40_000);
+    expect(outbox.size).toBe(40_000);
+    outbox.acknowledge(10_000);
+    fill(outbox, 40_000, 50_000);
+    const kept = ids(outbox);
+    expect(kept.length).toBe(40_000);
+    expect(kept[0]).toBe(10_000);
+    expect(kept.at(-1)).toBe(49_999);
+    expect(outbox.dropped).toBe(0);
+  });
+
+  it('drops the oldest records only when full, and counts them', () => {
+    const outbox = new SnapshotOutbox(10);
+    fill(outbox, 0, 25);
+    expect(ids(outbox)).toEqual([15, 16, 17, 18, 19, 20, 21, 22, 23, 24]);
+    expect(outbox.dropped).toBe(15);
+  });
+
+  it('survives a round trip through its file format, with the last flushed window', () => {
+    const outbox = new SnapshotOutbox(1_000);
+    fill(outbox, 0, 300);
+    outbox.acknowledge(100);
+    const restored = new SnapshotOutbox(1_000);
+    expect(restored.restore(outbox.serialize(123_000))).toBe(123_000);
+    expect(ids(restored)).toEqual(ids(outbox));
+    expect(restored.sumOf(restored.head + 5)).toBe(outbox.sumOf(outbox.head + 5));
+    expect(() => restored.restore(Buffer.from('nonsense, not an outbox'))).toThrow(/not a snapshot outbox/);
+  });
+
+  it('encodes a full batch as valid JSON of the batch contract, within the buffer bound', () => {
+    const outbox = new SnapshotOutbox(MAX_BATCH_SNAPSHOTS);
+    for (let n = 0; n < MAX_BATCH_SNAPSHOTS; n++) {
+      outbox.append(Buffer.from('ffffffffffffffffffffffff'), 0, 253_402_300_740_000, 2 ** 31 - 1, 12 * (2 ** 31 - 1) - 1, 2 ** 31 - 1, 2 ** 31 - 2, 12);
+    }
+    const buffer = Buffer.alloc(MAX_BATCH_BYTES);
+    const length = encodeBatch(outbox, 0, MAX_BATCH_SNAPSHOTS, buffer);
+    expect(length).toBeLessThanOrEqual(MAX_BATCH_BYTES);
+    const body = JSON.parse(buffer.subarray(0, length).toString()) as { snapshots: Record<string, unknown>[] };
+    expect(body.snapshots).toHaveLength(MAX_BATCH_SNAPSHOTS);
+    expect(body.snapshots[0]).toEqual({
+      auctionId: 'ffffffffffffffffffffffff',
+      timestamp: '9999-12-31T23:59:00.000Z',
+      viewerCount: 2 ** 31 - 1,
+      avgViewers: 2147483646.9167,
+      peakViewers: 2 ** 31 - 1,
+      minViewers: 2 ** 31 - 2,
+      sampleCount: 12,
+    });
+  });
+});
