@@ -1,0 +1,98 @@
+/**
+ * Sampling, broadcast encoding and flush encoding at scale, with the heap watched: 100,000 live
+ * auctions sampled per tick, and the frames and batch bodies they produce, must allocate nothing
+ * per tick. Run: pnpm bench:sampling (node --expose-gc).
+ */
+import { performance } from 'node:perf_hooks';
+import { AuctionSlots } from '@viewer-analytics/socket/auctions/auction-slots';
+import { LocalViewerCounts } from '@viewer-analytics/socket/auctions/viewer-counts';
+import { CountMessageEncoder } from '@viewer-analytics/socket/broadcast/count-message';
+import { encodeBatch, MAX_BATCH_BYTES } from '@viewer-analytics/socket/delivery/batch-encoder';
+import { SnapshotOutbox } from '@viewer-analytics/socket/delivery/snapshot-outbox';
+import { Sampler } from '@viewer-analytics/socket/sampling/sampler';
+import { measureAllocation } from './heap.js';
+
+const AUCTIONS = Number(process.env['BENCH_AUCTIONS'] ?? 100_000);
+const TICKS = Number(process.env['BENCH_TICKS'] ?? 600);
+const INTERVAL = 5_000;
+const SAMPLES = 12;
+/** Measured runs of broadcast and flush (then three times as many). */
+const REPEAT = Number(process.env['BENCH_REPEAT'] ?? 10);
+
+const slots = new AuctionSlots(AUCTIONS);
+const counts = new LocalViewerCounts(AUCTIONS);
+const outbox = new SnapshotOutbox(AUCTIONS * 4);
+for (let i = 0; i < AUCTIONS; i++) {
+  const slot = slots.acquire(i.toString(16).padStart(24, '0'));
+  for (let v = 0; v < (i % 50) + 1; v++) counts.join(slot);
+}
+const samplerWith = (samplesPerWindow: number): Sampler =>
+  new Sampler({
+    slots,
+    counts,
+    outbox,
+    intervalMs: INTERVAL,
+    samplesPerWindow,
+    isIdle: (slot) => counts.countAt(slot) === 0,
+    onWindowClosed: () => undefined,
+  });
+
+// Pure sampling ticks: a window long enough never to close during the measurement.
+const ticker = samplerWith(1e9);
+let tickAt = 0;
+const tick = (): void => {
+  ticker.sample(tickAt);
+  tickAt += INTERVAL;
+};
+for (let i = 0; i < 50; i++) tick(); // warm up the JIT
+const sampleHeap = await measureAllocation(tick, TICKS, AUCTIONS);
+const started = performance.now();
+for (let i = 0; i < TICKS; i++) tick();
+const sampleNs = ((performance.now() - started) * 1e6) / (TICKS * AUCTIONS);
+
+// Broadcast: one frame per auction, as if every count changed in one interval.
+const encoder = new CountMessageEncoder();
+let sink = 0;
+const broadcastAll = (): void => {
+  encoder.setTime(Date.now());
+  for (let slot = 0; slot < AUCTIONS; slot++) sink += encoder.encode(slots.idBytes, slot * 24, counts.countAt(slot)).length;
+};
+for (let i = 0; i < 3; i++) broadcastAll();
+const broadcastHeap = await measureAllocation(broadcastAll, REPEAT, AUCTIONS);
+const broadcastStarted = performance.now();
+broadcastAll();
+const broadcastNs = ((performance.now() - broadcastStarted) * 1e6) / AUCTIONS;
+
+// Flush: window close into the outbox, then every batch body encoded into one reused buffer.
+const sampler = samplerWith(SAMPLES);
+let at = 0;
+const body = Buffer.allocUnsafe(MAX_BATCH_BYTES);
+const flushAll = (): void => {
+  sampler.closeWindow();
+  sampler.sample(at);
+  at += INTERVAL;
+  for (let from = outbox.head; from < outbox.tail; from += 5_000) {
+    sink += encodeBatch(outbox, from, Math.min(5_000, outbox.tail - from), body);
+  }
+  outbox.acknowledge(outbox.tail);
+};
+for (let i = 0; i < 3; i++) flushAll();
+const flushHeap = await measureAllocation(flushAll, REPEAT, AUCTIONS);
+const flushStarted = performance.now();
+flushAll();
+const flushNs = ((performance.now() - flushStarted) * 1e6) / AUCTIONS;
+
+const rows = [
+  ['sample tick', `${AUCTIONS} auctions (n = ${TICKS})`, sampleNs, sampleHeap],
+  ['broadcast encode', `${AUCTIONS} frames (n = ${REPEAT})`, broadcastNs, broadcastHeap],
+  ['window close + batch encode', `${AUCTIONS} snapshots in ${Math.ceil(AUCTIONS / 5000)} bodies (n = ${REPEAT})`, flushNs, flushHeap],
+] as const;
+console.log('| hot path | work per run | ns per auction | heap growth: n runs / next 2n runs | allocated per auction per run | scavenges |');
+console.log('| --- | --- | ---: | ---: | ---: | ---: |');
+for (const [name, work, ns, heap] of rows) {
+  const [first, rest] = heap.heapGrowthBytes;
+  console.log(
+    `| ${name} | ${work} | ${ns.toFixed(2)} | ${first} B / ${rest} B | ${heap.marginalBytesPerUnit.toFixed(4)} B | ${heap.scavenges} |`,
+  );
+}
+if (sink < 0) console.log(sink); // keeps the encoders' work observable

@@ -1,0 +1,2 @@
+export { loadConfig, windowMs, type SocketConfig } from './config.js';
+export { startSocketServer, type SocketServer } from './socket-server.js';
