@@ -11,7 +11,7 @@ export default tseslint.config(
       globals: { ...globals.node },
       parserOptions: {
         // Sources belong to their package's project, tests/bench/configs to tsconfig.check.json.
-        project: ['tsconfig.check.json', '*/tsconfig.json', 'services/*/tsconfig.json', 'tools/*/tsconfig.json'],
+        project: ['tsconfig.check.json', '*/tsconfig.json', 'services/*/tsconfig.json', 'services/backend/web/tsconfig.json', 'tools/*/tsconfig.json'],
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -28,6 +28,10 @@ export default tseslint.config(
     // construction; `!` there says so without a branch per access. In tests a wrong `!` fails the test.
     files: ['services/socket/src/**/*.ts', '**/test/**/*.ts'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
+  },
+  {
+    files: ['services/backend/web/src/**/*.ts'],
+    languageOptions: { globals: { ...globals.browser } },
   },
   {
     files: ['**/*.js', '**/*.mjs'],
