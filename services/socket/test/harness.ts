@@ -1,43 +1,20 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { MongoClient, ObjectId, type Db } from 'mongodb';
 import pino from 'pino';
 import WebSocket from 'ws';
 import { inject } from 'vitest';
 import { testDatabaseName } from '@viewer-analytics/devdb';
+import { NodeService, waitFor } from '@viewer-analytics/testkit';
 import type { ViewerCountUpdate } from '@viewer-analytics/shared';
 import { loadConfig, type SocketConfig } from '../src/config.js';
 import { startSocketServer, type SocketServer } from '../src/socket-server.js';
 
-const REPO = join(dirname(fileURLToPath(import.meta.url)), '../../..');
+export const REPO = join(dirname(fileURLToPath(import.meta.url)), '../../..');
+export { freePort, waitFor } from '@viewer-analytics/testkit';
 export const INTERNAL_API_KEY = 'socket-test-internal-key-0123456789';
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address !== null && typeof address === 'object') resolve(address.port);
-        else reject(new Error('no port'));
-      });
-    });
-  });
-}
-
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 /** A test file's database: its own name on the run's server, dropped at the end. */
 export class TestDatabase {
@@ -84,42 +61,30 @@ export interface StoredSnapshotDocument {
 }
 
 /** The real backend, built by `tsc -b`, as a child process on a fixed port (so it can restart). */
-export class BackendProcess {
-  private child: ChildProcess | undefined;
+export class BackendProcess extends NodeService {
   readonly url: string;
 
   constructor(
     readonly port: number,
-    private readonly database: string,
+    database: string,
   ) {
-    this.url = `http://127.0.0.1:${port}`;
-  }
-
-  async start(): Promise<void> {
-    this.child = spawn(process.execPath, [join(REPO, 'services/backend/dist/server.js')], {
+    super({
+      name: 'backend',
+      script: join(REPO, 'services/backend/dist/server.js'),
+      healthUrl: `http://127.0.0.1:${port}/health`,
       env: {
         ...process.env,
         NODE_ENV: 'test',
         BACKEND_HOST: '127.0.0.1',
-        BACKEND_PORT: String(this.port),
+        BACKEND_PORT: String(port),
         MONGODB_URI: inject('mongoUri'),
-        MONGODB_DATABASE: this.database,
+        MONGODB_DATABASE: database,
         INTERNAL_API_KEY,
         JWT_SECRET: 'socket-test-jwt-secret-0123456789abcdef',
         LOG_LEVEL: 'warn',
       },
-      stdio: ['ignore', 'inherit', 'inherit'],
     });
-    await waitFor(async () => (await fetch(`${this.url}/health`).catch(() => undefined))?.ok === true, 20_000, 'backend');
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (child === undefined || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
-    this.child = undefined;
+    this.url = `http://127.0.0.1:${port}`;
   }
 }
 

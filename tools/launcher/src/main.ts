@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT, startDatabase } from '@viewer-analytics/devdb';
 import { signDevToken } from './dev-token.js';
-import { startService, stopService, waitForHealth, type Service } from './services.js';
+import { NodeService } from '@viewer-analytics/testkit';
 
 const say = (message: string): void => {
   process.stdout.write(`[start] ${message}\n`);
@@ -34,13 +34,13 @@ const env: NodeJS.ProcessEnv = {
 
 const database = await startDatabase({ dataDir: join(REPO_ROOT, '.data', 'ferretdb'), log: say });
 env['MONGODB_URI'] ??= database.uri;
-const services: Service[] = [];
+const services: NodeService[] = [];
 
 let stopping: Promise<void> | undefined;
 function stopAll(code: number): Promise<void> {
   stopping ??= (async () => {
     say('stopping…');
-    for (const service of [...services].reverse()) await stopService(service, 15_000);
+    for (const service of [...services].reverse()) await service.stop();
     await database.stop();
     say('stopped');
     process.exit(code);
@@ -51,16 +51,22 @@ process.once('SIGINT', () => void stopAll(0));
 process.once('SIGTERM', () => void stopAll(0));
 
 try {
-  const backend = startService('backend', join(REPO_ROOT, 'services/backend/dist/server.js'), env);
-  services.push(backend);
-  await waitForHealth(backend, `http://127.0.0.1:${backendPort}/health`, 60_000);
-  const socket = startService('socket server', join(REPO_ROOT, 'services/socket/dist/main.js'), env);
-  services.push(socket);
-  await waitForHealth(socket, `http://127.0.0.1:${socketPort}/health`, 30_000);
-  for (const service of services) {
+  for (const [name, script, port] of [
+    ['backend', 'services/backend/dist/server.js', backendPort],
+    ['socket server', 'services/socket/dist/main.js', socketPort],
+  ] as const) {
+    const service = new NodeService({
+      name,
+      script: join(REPO_ROOT, script),
+      env,
+      healthUrl: `http://127.0.0.1:${port}/health`,
+      detached: true,
+    });
+    services.push(service);
+    await service.start(60_000);
     void service.exited.then((code) => {
       if (stopping === undefined) {
-        say(`${service.name} exited unexpectedly (${String(code)})`);
+        say(`${name} exited unexpectedly (${String(code)})`);
         void stopAll(1);
       }
     });

@@ -1,16 +1,16 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloseCode } from '@viewer-analytics/shared';
+import { NodeService } from '@viewer-analytics/testkit';
 import {
   BackendProcess,
   freePort,
   INTERNAL_API_KEY,
   liveUrl,
+  REPO,
   socketConfig,
   startInProcess,
   TestDatabase,
@@ -96,12 +96,15 @@ describe('delivery through a backend outage', () => {
       RETRY_MAX_MS: '200',
       LOG_LEVEL: 'warn',
     };
-    const main = join(dirname(fileURLToPath(import.meta.url)), '../../dist/main.js');
-    const startSocket = async () => {
-      const child = spawn(process.execPath, [main], { env, stdio: ['ignore', 'inherit', 'inherit'] });
-      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined))?.ok === true, 10_000, 'socket server');
-      return { child, exited };
+    const startSocket = async (): Promise<NodeService> => {
+      const service = new NodeService({
+        name: 'socket server',
+        script: join(REPO, 'services/socket/dist/main.js'),
+        env,
+        healthUrl: `http://127.0.0.1:${port}/health`,
+      });
+      await service.start();
+      return service;
     };
 
     const auctionId = await database.createAuction();
@@ -114,9 +117,9 @@ describe('delivery through a backend outage', () => {
     // Two windows pile up in the outbox, then SIGTERM lands after the second sample of the third.
     const stopAt = (Math.floor(Date.now() / window) + 3) * window + slowInterval + slowInterval / 2;
     await sleep(stopAt - Date.now());
-    first.child.kill('SIGTERM');
+    const firstExit = first.stop();
     expect(await viewer.closed).toMatchObject({ code: CloseCode.goingAway });
-    expect(await first.exited).toBe(0);
+    expect(await firstExit).toBe(0);
     expect(existsSync(outboxFile)).toBe(true);
 
     await backend.start();
@@ -127,8 +130,7 @@ describe('delivery through a backend outage', () => {
       10_000,
       'the partial window after the restart',
     );
-    second.child.kill('SIGTERM');
-    expect(await second.exited).toBe(0);
+    expect(await second.stop()).toBe(0);
 
     const stored = await database.snapshots(auctionId);
     expectUnbrokenWindows(stored, window);

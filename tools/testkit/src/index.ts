@@ -1,0 +1,89 @@
+/** Process and timing helpers for the start command, the tests and the benchmarks. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** A TCP port free on loopback right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address !== null && typeof address === 'object') resolve(address.port);
+        else reject(new Error('no port'));
+      });
+    });
+  });
+}
+
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'a condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${String(timeoutMs)} ms waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+export interface NodeServiceOptions {
+  readonly name: string;
+  readonly script: string;
+  readonly env: NodeJS.ProcessEnv;
+  /** URL that answers 200 once the service is up. */
+  readonly healthUrl: string;
+  /** Own process group: a terminal's Ctrl-C then reaches only the parent, which stops it in order. */
+  readonly detached?: boolean;
+}
+
+/** A Node service in a child process: started until healthy, stopped with SIGTERM (SIGKILL after a while). */
+export class NodeService {
+  private child: ChildProcess | undefined;
+  private exitedPromise: Promise<number | null> | undefined;
+
+  constructor(readonly options: NodeServiceOptions) {}
+
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Resolves with the exit code when the process ends. */
+  get exited(): Promise<number | null> {
+    if (this.exitedPromise === undefined) throw new Error(`${this.options.name} was not started`);
+    return this.exitedPromise;
+  }
+
+  async start(timeoutMs = 30_000): Promise<void> {
+    const child = spawn(process.execPath, [this.options.script], {
+      env: this.options.env,
+      stdio: ['ignore', 'inherit', 'inherit'],
+      detached: this.options.detached ?? false,
+    });
+    this.child = child;
+    this.exitedPromise = new Promise((resolve) => child.once('exit', (code) => {
+      resolve(code);
+    }));
+    await waitFor(
+      async () => {
+        if (!this.running) throw new Error(`${this.options.name} exited during start-up (see its log above)`);
+        const response = await fetch(this.options.healthUrl).catch(() => undefined);
+        return response?.ok === true;
+      },
+      timeoutMs,
+      `${this.options.name} to answer ${this.options.healthUrl}`,
+    );
+  }
+
+  /** Sends `signal` and waits for the exit; SIGKILL after `timeoutMs`. Returns the exit code. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 15_000): Promise<number | null> {
+    const child = this.child;
+    if (child === undefined) return null;
+    if (this.running) {
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      await this.exited;
+      clearTimeout(timer);
+    }
+    return this.exited;
+  }
+}
