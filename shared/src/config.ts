@@ -1,5 +1,35 @@
-import type { Static, TObject } from 'typebox';
+import Type, { type Static, type TObject } from 'typebox';
 import { Value } from 'typebox/value';
+import { MIN_INTERNAL_API_KEY_LENGTH } from './protocol.js';
+
+// Variables both services read, declared once.
+export const NodeEnvSchema = Type.Enum(['development', 'production', 'test'], {
+  default: 'development',
+  description: 'development, production or test',
+});
+export const LogLevelSchema = Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+  default: 'info',
+  description: 'a pino level',
+});
+export const HostSchema = Type.String({ default: '0.0.0.0', description: 'interface to listen on' });
+export function PortSchema(defaultPort: number) {
+  return Type.Integer({ minimum: 0, maximum: 65535, default: defaultPort, description: 'TCP port, 0 for any free one' });
+}
+export function SecretSchema(what: string) {
+  return Type.String({ minLength: 16, description: `${what}, 16+ characters (${String(MIN_INTERNAL_API_KEY_LENGTH)}+ in production)` });
+}
+
+/** Production refuses short secrets: a guessable internal key would let anyone write analytics. */
+export function assertProductionSecrets(service: string, nodeEnv: string, secrets: Readonly<Record<string, string>>): void {
+  if (nodeEnv !== 'production') return;
+  const weak = Object.entries(secrets).filter(([, value]) => value.length < MIN_INTERNAL_API_KEY_LENGTH);
+  if (weak.length > 0) {
+    throw new ConfigError(
+      service,
+      weak.map(([key]) => `${key} must be at least ${String(MIN_INTERNAL_API_KEY_LENGTH)} characters in production`),
+    );
+  }
+}
 
 /** A configuration problem found at start-up; its message names every bad variable. */
 export class ConfigError extends Error {

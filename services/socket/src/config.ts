@@ -1,15 +1,21 @@
 import Type from 'typebox';
-import { ConfigError, MAX_SAMPLES_PER_SNAPSHOT, MIN_INTERNAL_API_KEY_LENGTH, parseEnv } from '@viewer-analytics/shared';
+import {
+  assertProductionSecrets,
+  HostSchema,
+  LogLevelSchema,
+  MAX_SAMPLES_PER_SNAPSHOT,
+  NodeEnvSchema,
+  parseEnv,
+  PortSchema,
+  SecretSchema,
+} from '@viewer-analytics/shared';
 
 const SocketEnvSchema = Type.Object({
-  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], {
-    default: 'development',
-    description: 'development, production or test',
-  }),
-  SOCKET_HOST: Type.String({ default: '0.0.0.0', description: 'interface to listen on' }),
-  SOCKET_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8081, description: 'TCP port, 0 for any free one' }),
+  NODE_ENV: NodeEnvSchema,
+  SOCKET_HOST: HostSchema,
+  SOCKET_PORT: PortSchema(8081),
   BACKEND_API_URL: Type.String({ pattern: '^https?://[^/]+/?$', description: 'origin of the backend, e.g. http://localhost:8080' }),
-  INTERNAL_API_KEY: Type.String({ minLength: 16, description: 'shared secret of the backend, 16+ characters (32+ in production)' }),
+  INTERNAL_API_KEY: SecretSchema('shared secret of the backend'),
   SAMPLE_INTERVAL_MS: Type.Integer({ minimum: 10, default: 5000, description: 'time between samples (ms)' }),
   SAMPLES_PER_SNAPSHOT: Type.Integer({
     minimum: 1,
@@ -28,21 +34,14 @@ const SocketEnvSchema = Type.Object({
   LOOKUP_TTL_MS: Type.Integer({ minimum: 0, default: 60_000, description: 'how long a known auction is cached (ms)' }),
   LOOKUP_NEGATIVE_TTL_MS: Type.Integer({ minimum: 0, default: 5_000, description: 'how long an unknown auction is cached (ms)' }),
   SHUTDOWN_FLUSH_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 5_000, description: 'time given to the last flush at shutdown (ms)' }),
-  LOG_LEVEL: Type.Union(
-    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
-    { default: 'info', description: 'a pino level' },
-  ),
+  LOG_LEVEL: LogLevelSchema,
 });
 
 export type SocketConfig = Readonly<Type.Static<typeof SocketEnvSchema>>;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): SocketConfig {
   const config = parseEnv('socket server', SocketEnvSchema, env);
-  if (config.NODE_ENV === 'production' && config.INTERNAL_API_KEY.length < MIN_INTERNAL_API_KEY_LENGTH) {
-    throw new ConfigError('socket server', [
-      `INTERNAL_API_KEY must be at least ${MIN_INTERNAL_API_KEY_LENGTH} characters in production`,
-    ]);
-  }
+  assertProductionSecrets('socket server', config.NODE_ENV, { INTERNAL_API_KEY: config.INTERNAL_API_KEY });
   return config;
 }
 

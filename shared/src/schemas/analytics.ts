@@ -17,7 +17,8 @@ export const TIME_RANGE_MS: Readonly<Record<Exclude<TimeRange, 'all'>, number>> 
 };
 
 export const ViewerAnalyticsQuerySchema = Type.Object(
-  { timeRange: Type.Optional(Type.Union(TIME_RANGES.map((range) => Type.Literal(range)), { default: 'all' })) },
+  // An enum, not a union of literals built with map(): that union's static type was `undefined`.
+  { timeRange: Type.Optional(Type.Enum(TIME_RANGES, { default: 'all' })) },
   { additionalProperties: false },
 );
 export type ViewerAnalyticsQuery = Type.Static<typeof ViewerAnalyticsQuerySchema>;

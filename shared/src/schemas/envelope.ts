@@ -20,6 +20,7 @@ export function SuccessSchema<T extends TSchema>(data: T) {
 
 export const ErrorCode = {
   validation: 'VALIDATION_ERROR',
+  badRequest: 'BAD_REQUEST',
   invalidJson: 'INVALID_JSON',
   payloadTooLarge: 'PAYLOAD_TOO_LARGE',
   unsupportedMediaType: 'UNSUPPORTED_MEDIA_TYPE',
