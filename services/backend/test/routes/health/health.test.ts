@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, testConfig } from '../helper.js';
+import { buildApp, testConfig } from '../../helper.js';
 
 describe('GET /health', () => {
   let app: FastifyInstance;

@@ -7,7 +7,7 @@ const HealthSchema = Type.Object({ status: Type.Literal('ok') });
 const health: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get(
     '/health',
-    { schema: { hide: true, response: { 200: HealthSchema } } },
+    { schema: { tags: ['operations'], summary: 'Liveness', response: { 200: HealthSchema } } },
     () => ({ status: 'ok' as const }),
   );
 };

@@ -1,0 +1,68 @@
+import { ObjectId, type Collection } from 'mongodb';
+import fp from 'fastify-plugin';
+
+const AUCTIONS_COLLECTION = 'auctions';
+
+export interface AuctionDocument {
+  _id: ObjectId;
+  title: string;
+  ownerId: string;
+  enableViewerAnalytics: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface AuctionsRepository {
+  create(auction: Pick<AuctionDocument, 'title' | 'ownerId'>): Promise<AuctionDocument>;
+  findById(id: ObjectId): Promise<AuctionDocument | null>;
+  /** `enableViewerAnalytics` of each of these auctions that exists, by hex id, in one query. */
+  analyticsSettings(ids: readonly ObjectId[]): Promise<Map<string, boolean>>;
+  /** The auction after the change, or null when there is none. */
+  setViewerAnalytics(id: ObjectId, enabled: boolean): Promise<AuctionDocument | null>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    auctions: AuctionsRepository;
+  }
+}
+
+function auctionsRepository(collection: Collection<AuctionDocument>): AuctionsRepository {
+  return {
+    async create({ title, ownerId }) {
+      const now = new Date();
+      const auction = { _id: new ObjectId(), title, ownerId, enableViewerAnalytics: false, createdAt: now, updatedAt: now };
+      await collection.insertOne(auction);
+      return auction;
+    },
+
+    findById(id) {
+      return collection.findOne({ _id: id });
+    },
+
+    async analyticsSettings(ids) {
+      const found = collection.find({ _id: { $in: [...ids] } }, { projection: { enableViewerAnalytics: 1 } });
+      const settings = new Map<string, boolean>();
+      for await (const auction of found) settings.set(auction._id.toHexString(), auction.enableViewerAnalytics);
+      return settings;
+    },
+
+    setViewerAnalytics(id, enabled) {
+      return collection.findOneAndUpdate(
+        { _id: id },
+        { $set: { enableViewerAnalytics: enabled, updatedAt: new Date() } },
+        { returnDocument: 'after' },
+      );
+    },
+  };
+}
+
+/** The `auctions` collection behind a small interface; the only module that touches it. */
+export default fp(
+  async (fastify) => {
+    const db = fastify.mongo.db;
+    if (db === undefined) throw new Error('the mongodb plugin was registered without a database name');
+    fastify.decorate('auctions', auctionsRepository(db.collection<AuctionDocument>(AUCTIONS_COLLECTION)));
+  },
+  { name: 'auctions-repository', dependencies: ['mongodb'] },
+);

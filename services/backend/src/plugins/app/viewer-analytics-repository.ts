@@ -1,0 +1,126 @@
+import { MongoBulkWriteError, MongoServerError, type Collection, type CreateIndexOptions, type IndexOptions, type IndexSpecification, type ObjectId } from 'mongodb';
+import fp from 'fastify-plugin';
+
+const VIEWER_ANALYTICS_COLLECTION = 'vieweranalytics';
+
+export interface SnapshotDocument {
+  auction: ObjectId;
+  /** Start of the window, UTC. */
+  timestamp: Date;
+  viewerCount: number;
+  avgViewers: number;
+  peakViewers: number;
+  minViewers: number;
+  sampleCount: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface InsertOutcome {
+  readonly stored: number;
+  /** Snapshots whose auction and window were stored before: a retry, nothing written. */
+  readonly duplicates: number;
+}
+
+/** How snapshots expire: by the server's TTL monitor, or by our own periodic purge. */
+export type RetentionIndex = 'ttl' | 'plain';
+
+export interface ViewerAnalyticsRepository {
+  insertMany(snapshots: readonly SnapshotDocument[]): Promise<InsertOutcome>;
+  /** The auction's snapshots with a window starting at or after `since` (all when undefined), oldest first. */
+  findByAuction(auction: ObjectId, since: Date | undefined): Promise<SnapshotDocument[]>;
+  /** Creates the `createdAt` index that enforces retention, TTL where the server has it. */
+  ensureRetentionIndex(expireAfterSeconds: number): Promise<RetentionIndex>;
+  /** Deletes snapshots created before `cutoff`; returns how many. */
+  purgeCreatedBefore(cutoff: Date): Promise<number>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    viewerAnalytics: ViewerAnalyticsRepository;
+  }
+}
+
+const DUPLICATE_KEY = 11000;
+const INDEX_OPTIONS_CONFLICT = 85;
+/** What a MongoDB-compatible server answers for an index option it lacks (FerretDB 1.x: 238). */
+const NOT_SUPPORTED = new Set([115 /* CommandNotSupported */, 238 /* NotImplemented */]);
+const CREATED_AT = { createdAt: 1 } as const;
+const CREATED_AT_INDEX = 'createdAt_1';
+
+/** What managing the retention index needs of a collection. */
+export interface IndexedCollection {
+  createIndex(keys: IndexSpecification, indexOptions: IndexOptions | undefined, commandOptions: CreateIndexOptions | undefined): Promise<string>;
+  dropIndex(name: string): Promise<unknown>;
+}
+
+/**
+ * A TTL index on `createdAt`, or a plain one where the server rejects TTL indexes. A TTL index
+ * left by another retention setting is replaced, so RETENTION_DAYS can change between runs.
+ */
+export async function createRetentionIndex(
+  collection: IndexedCollection,
+  expireAfterSeconds: number,
+): Promise<RetentionIndex> {
+  const ttl = { name: CREATED_AT_INDEX, expireAfterSeconds };
+  try {
+    await collection.createIndex(CREATED_AT, ttl, undefined);
+    return 'ttl';
+  } catch (error) {
+    if (!(error instanceof MongoServerError)) throw error;
+    if (error.code === INDEX_OPTIONS_CONFLICT) {
+      await collection.dropIndex(CREATED_AT_INDEX);
+      await collection.createIndex(CREATED_AT, ttl, undefined);
+      return 'ttl';
+    }
+    if (typeof error.code !== 'number' || !NOT_SUPPORTED.has(error.code)) throw error;
+  }
+  await collection.createIndex(CREATED_AT, { name: CREATED_AT_INDEX }, undefined);
+  return 'plain';
+}
+
+function viewerAnalyticsRepository(collection: Collection<SnapshotDocument>): ViewerAnalyticsRepository {
+  return {
+    async insertMany(snapshots) {
+      if (snapshots.length === 0) return { stored: 0, duplicates: 0 };
+      try {
+        // One unordered bulk insert: the unique index turns retries into duplicate-key errors
+        // while every other snapshot of the batch is still written.
+        const { insertedCount } = await collection.insertMany([...snapshots], { ordered: false });
+        return { stored: insertedCount, duplicates: 0 };
+      } catch (error) {
+        if (!(error instanceof MongoBulkWriteError)) throw error;
+        const writeErrors = [error.writeErrors].flat();
+        if (!writeErrors.every((writeError) => writeError.code === DUPLICATE_KEY)) throw error;
+        return { stored: error.insertedCount, duplicates: writeErrors.length };
+      }
+    },
+
+    findByAuction(auction, since) {
+      const filter = since === undefined ? { auction } : { auction, timestamp: { $gte: since } };
+      return collection.find(filter, { projection: { _id: 0 }, sort: { timestamp: 1 } }).toArray();
+    },
+
+    ensureRetentionIndex(expireAfterSeconds) {
+      return createRetentionIndex(collection, expireAfterSeconds);
+    },
+
+    async purgeCreatedBefore(cutoff) {
+      const { deletedCount } = await collection.deleteMany({ createdAt: { $lt: cutoff } });
+      return deletedCount;
+    },
+  };
+}
+
+/** The `vieweranalytics` collection and its idempotency index; the only module that touches it. */
+export default fp(
+  async (fastify) => {
+    const db = fastify.mongo.db;
+    if (db === undefined) throw new Error('the mongodb plugin was registered without a database name');
+    const collection = db.collection<SnapshotDocument>(VIEWER_ANALYTICS_COLLECTION);
+    // One snapshot per auction and window: retried deliveries become duplicate-key errors.
+    await collection.createIndex({ auction: 1, timestamp: 1 }, { unique: true }, undefined);
+    fastify.decorate('viewerAnalytics', viewerAnalyticsRepository(collection));
+  },
+  { name: 'viewer-analytics-repository', dependencies: ['mongodb'] },
+);

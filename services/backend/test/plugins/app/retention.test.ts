@@ -1,0 +1,124 @@
+import type { FastifyInstance } from 'fastify';
+import { MongoClient, MongoServerError, ObjectId } from 'mongodb';
+import { afterAll, describe, expect, inject, it, vi } from 'vitest';
+import { createRetentionIndex, type IndexedCollection } from '../../../src/plugins/app/viewer-analytics-repository.js';
+import { buildApp, database, logCollector, testConfig } from '../../helper.js';
+
+const DAY_MS = 86_400_000;
+const NINETY_DAYS_S = 90 * 86_400;
+const PURGE_INTERVAL_MS = 1_000;
+
+function serverError(code: number): MongoServerError {
+  return new MongoServerError({ code, errmsg: `error ${String(code)}` });
+}
+
+/** A collection whose server answers createIndex as told, recording each call. */
+function fakeCollection(...answers: (MongoServerError | undefined)[]) {
+  const createIndex = vi.fn(async (..._args: Parameters<IndexedCollection['createIndex']>) => {
+    const answer = answers.shift();
+    if (answer !== undefined) throw answer;
+    return 'createdAt_1';
+  });
+  const dropIndex = vi.fn(async (..._args: Parameters<IndexedCollection['dropIndex']>) => ({ ok: 1 }));
+  return { createIndex, dropIndex } satisfies IndexedCollection;
+}
+
+describe('the retention index', () => {
+  it('is a TTL index on createdAt of RETENTION_DAYS where the server accepts TTL indexes', async () => {
+    const collection = fakeCollection();
+    expect(await createRetentionIndex(collection, NINETY_DAYS_S)).toBe('ttl');
+    expect(collection.createIndex.mock.calls).toEqual([[{ createdAt: 1 }, { name: 'createdAt_1', expireAfterSeconds: NINETY_DAYS_S }, undefined]]);
+  });
+
+  it('replaces a TTL index of another retention (IndexOptionsConflict) so RETENTION_DAYS can change', async () => {
+    const collection = fakeCollection(serverError(85));
+    expect(await createRetentionIndex(collection, NINETY_DAYS_S)).toBe('ttl');
+    expect(collection.dropIndex.mock.calls).toEqual([['createdAt_1']]);
+    expect(collection.createIndex).toHaveBeenCalledTimes(2);
+    expect(collection.createIndex.mock.calls[1]).toEqual([{ createdAt: 1 }, { name: 'createdAt_1', expireAfterSeconds: NINETY_DAYS_S }, undefined]);
+  });
+
+  it.each([115, 238])('is a plain index where the server rejects TTL indexes (code %i)', async (code) => {
+    const collection = fakeCollection(serverError(code));
+    expect(await createRetentionIndex(collection, NINETY_DAYS_S)).toBe('plain');
+    expect(collection.createIndex.mock.calls[1]).toEqual([{ createdAt: 1 }, { name: 'createdAt_1' }, undefined]);
+  });
+
+  it('lets any other database error stop the start-up', async () => {
+    await expect(createRetentionIndex(fakeCollection(serverError(13)), NINETY_DAYS_S)).rejects.toThrow('error 13');
+  });
+});
+
+describe('retention on the run’s database', () => {
+  const usesFerretDb = inject('databaseKind') === 'ferretdb';
+  const logs = logCollector();
+  let app: FastifyInstance;
+
+  afterAll(async () => {
+    await app.close();
+  });
+
+  function document(createdAgoMs: number, minutesAgo: number) {
+    const createdAt = new Date(Date.now() - createdAgoMs);
+    return {
+      auction: new ObjectId(),
+      timestamp: new Date(Date.now() - minutesAgo * 60_000),
+      viewerCount: 1,
+      avgViewers: 1,
+      peakViewers: 1,
+      minViewers: 1,
+      sampleCount: 12,
+      createdAt,
+      updatedAt: createdAt,
+    };
+  }
+
+  it('creates the index the server supports, idempotently', async () => {
+    const config = testConfig(import.meta.filename, { RETENTION_DAYS: '1', RETENTION_PURGE_INTERVAL_MS: String(PURGE_INTERVAL_MS), LOG_LEVEL: 'info' });
+    app = await buildApp(config, { logs });
+    // A second start on the same database must not fail.
+    await (await buildApp({ ...config, LOG_LEVEL: 'silent' })).close();
+
+    const indexes = await database(app).collection('vieweranalytics').indexes();
+    const createdAt = indexes.find((index) => index.name === 'createdAt_1');
+    expect(createdAt?.key).toEqual({ createdAt: 1 });
+    if (usesFerretDb) expect(createdAt?.expireAfterSeconds).toBeUndefined();
+    else expect(createdAt?.expireAfterSeconds).toBe(86_400);
+    expect(indexes.find((index) => index.name === 'auction_1_timestamp_1')).toMatchObject({ key: { auction: 1, timestamp: 1 }, unique: true });
+  });
+
+  it.runIf(usesFerretDb)('purges snapshots past retention every interval where TTL is rejected, and says so once', async () => {
+    const collection = database(app).collection<ReturnType<typeof document>>('vieweranalytics');
+    await collection.insertMany([document(2 * DAY_MS, 1), document(DAY_MS + 60_000, 2), document(DAY_MS - 60_000, 3), document(0, 4)]);
+
+    await vi.waitFor(
+      async () => {
+        expect(await collection.countDocuments()).toBe(2);
+      },
+      { timeout: 3 * PURGE_INTERVAL_MS, interval: 100 },
+    );
+    const kept = await collection.find().toArray();
+    expect(kept.every((snapshot) => Date.now() - snapshot.createdAt.getTime() < DAY_MS)).toBe(true);
+
+    // Several purges later, the fallback was still announced only once.
+    await new Promise((resolve) => setTimeout(resolve, 2 * PURGE_INTERVAL_MS));
+    const announcements = logs.lines.filter((line) => String(line['msg']).includes('rejects TTL indexes'));
+    expect(announcements).toHaveLength(1);
+    expect(announcements[0]).toMatchObject({ retentionDays: 1, intervalMs: PURGE_INTERVAL_MS });
+  });
+
+  it.runIf(usesFerretDb)('stops purging when the app closes', async () => {
+    const name = database(app).databaseName;
+    await app.close();
+    const client = await new MongoClient(inject('mongoUri')).connect();
+    try {
+      const collection = client.db(name).collection('vieweranalytics');
+      await collection.insertOne(document(2 * DAY_MS, 10));
+      await new Promise((resolve) => setTimeout(resolve, 2 * PURGE_INTERVAL_MS));
+      expect(await collection.countDocuments({ createdAt: { $lt: new Date(Date.now() - DAY_MS) } })).toBe(1);
+      await client.db(name).dropDatabase();
+    } finally {
+      await client.close();
+    }
+  });
+});

@@ -1,0 +1,118 @@
+import type { FastifyInstance } from 'fastify';
+import { ObjectId } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TIME_RANGES, type StoredSnapshot, type TimeRange } from '@viewer-analytics/shared';
+import { ADMIN, bearer, buildApp, createAuction, database, dropAndClose, OWNER, STRANGER, testConfig } from '../../../../../helper.js';
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+/** How old the stored windows are, and which ranges must include each. */
+const AGES_MS = [30 * 60_000, 3 * HOUR_MS, 12 * HOUR_MS, 3 * DAY_MS, 20 * DAY_MS, 60 * DAY_MS, 120 * DAY_MS];
+const REACH_MS: Record<TimeRange, number> = {
+  all: Infinity,
+  '1h': HOUR_MS,
+  '6h': 6 * HOUR_MS,
+  '24h': DAY_MS,
+  '7d': 7 * DAY_MS,
+  '30d': 30 * DAY_MS,
+  '90d': 90 * DAY_MS,
+};
+
+const url = (auctionId: string, query = '') => `/api/v1/auctions/${auctionId}/analytics/viewers${query}`;
+
+describe('GET /api/v1/auctions/:id/analytics/viewers', () => {
+  let app: FastifyInstance;
+  let auction: string;
+  let other: string;
+  const now = Date.now();
+
+  beforeAll(async () => {
+    app = await buildApp(testConfig(import.meta.filename));
+    auction = await createAuction(app);
+    other = await createAuction(app);
+    // Inserted directly, newest first, to show the reply sorts them.
+    const documents = [other, auction].flatMap((id) =>
+      AGES_MS.map((age, i) => ({
+        auction: new ObjectId(id),
+        timestamp: new Date(now - age),
+        viewerCount: i,
+        avgViewers: i,
+        peakViewers: i,
+        minViewers: i,
+        sampleCount: 12,
+        createdAt: new Date(),
+        updatedAt: new Date(),
+      })),
+    );
+    await database(app).collection('vieweranalytics').insertMany(documents);
+  });
+  afterAll(async () => {
+    await dropAndClose(app);
+  });
+
+  const get = (path: string, claims = OWNER) => app.inject({ method: 'GET', url: path, headers: bearer(app, claims) });
+
+  it.each(TIME_RANGES)('timeRange=%s returns the windows within the range, oldest first', async (range) => {
+    const reply = await get(url(auction, `?timeRange=${range}`));
+    expect(reply.statusCode).toBe(200);
+    const { data } = reply.json<{ data: { enabled: boolean; snapshots: StoredSnapshot[] } }>();
+    const expected = AGES_MS.filter((age) => age < REACH_MS[range])
+      .sort((a, b) => b - a)
+      .map((age) => new Date(now - age).toISOString());
+    expect(data.enabled).toBe(true);
+    expect(data.snapshots.map((snapshot) => snapshot.timestamp)).toEqual(expected);
+  });
+
+  it('defaults to all and returns every field of a snapshot', async () => {
+    const reply = await get(url(auction));
+    const { data } = reply.json<{ data: { snapshots: StoredSnapshot[] } }>();
+    expect(data.snapshots).toHaveLength(AGES_MS.length);
+    expect(data.snapshots.at(-1)).toEqual({
+      timestamp: new Date(now - (AGES_MS[0] ?? 0)).toISOString(),
+      viewerCount: 0,
+      avgViewers: 0,
+      peakViewers: 0,
+      minViewers: 0,
+      sampleCount: 12,
+    });
+  });
+
+  it('says when analytics is off, and still returns what was stored before', async () => {
+    await app.auctions.setViewerAnalytics(new ObjectId(other), false);
+    const { data } = (await get(url(other))).json<{ data: { enabled: boolean; snapshots: StoredSnapshot[] } }>();
+    expect(data.enabled).toBe(false);
+    expect(data.snapshots).toHaveLength(AGES_MS.length);
+  });
+
+  it('lets an admin read any auction', async () => {
+    expect((await get(url(auction), ADMIN)).statusCode).toBe(200);
+  });
+
+  it("answers someone else's auction with 403", async () => {
+    const reply = await get(url(auction), STRANGER);
+    expect(reply.statusCode).toBe(403);
+    expect(reply.json()).toMatchObject({ success: false, error: { code: 'FORBIDDEN' } });
+  });
+
+  it('answers an unknown auction with 404 AUCTION_NOT_FOUND', async () => {
+    const reply = await get(url(new ObjectId().toHexString()));
+    expect(reply.statusCode).toBe(404);
+    expect(reply.json()).toMatchObject({ error: { code: 'AUCTION_NOT_FOUND' } });
+  });
+
+  it.each([
+    ['an unknown time range', url('665f1c2a9b1e8a0012345678', '?timeRange=5m'), 'querystring/timeRange: must be one of all, 1h, 6h, 24h, 7d, 30d, 90d'],
+    ['an unknown query parameter', url('665f1c2a9b1e8a0012345678', '?limit=5'), 'querystring/limit: is not allowed'],
+    ['a malformed id', url('665f1c2a9b1e8a001234567z'), 'params/id: must match pattern "^[0-9a-fA-F]{24}$"'],
+  ])('answers %s with 400', async (_name, path, message) => {
+    const reply = await get(path);
+    expect(reply.statusCode).toBe(400);
+    expect(reply.json()).toEqual({ success: false, error: { code: 'VALIDATION_ERROR', message } });
+  });
+
+  it('answers a request without a token with 401', async () => {
+    const reply = await app.inject({ method: 'GET', url: url(auction) });
+    expect(reply.statusCode).toBe(401);
+    expect(reply.json()).toMatchObject({ error: { code: 'UNAUTHORIZED' } });
+  });
+});

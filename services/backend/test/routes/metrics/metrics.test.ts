@@ -1,0 +1,93 @@
+import type { FastifyInstance } from 'fastify';
+import { ObjectId } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp, createAuction, dropAndClose, internalKey, snapshot, testConfig, windowStart } from '../../helper.js';
+
+/** Prometheus text as `series → value`, e.g. `viewer_snapshots_skipped_total{reason="duplicate"}` → 1. */
+function parse(text: string): Map<string, number> {
+  const series = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const at = line.lastIndexOf(' ');
+    series.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return series;
+}
+
+describe('GET /metrics', () => {
+  let app: FastifyInstance;
+
+  beforeAll(async () => {
+    app = await buildApp(testConfig(import.meta.filename));
+  });
+  afterAll(async () => {
+    await dropAndClose(app);
+  });
+
+  const scrape = async () => {
+    const reply = await app.inject({ method: 'GET', url: '/metrics' });
+    expect(reply.statusCode).toBe(200);
+    expect(reply.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
+    return { text: reply.body, series: parse(reply.body) };
+  };
+
+  it('starts with every snapshot series at zero, each with HELP and TYPE', async () => {
+    const { text, series } = await scrape();
+    expect(series.get('viewer_snapshots_stored_total')).toBe(0);
+    for (const reason of ['duplicate', 'analytics_disabled', 'unknown_auction']) {
+      expect(series.get(`viewer_snapshots_skipped_total{reason="${reason}"}`)).toBe(0);
+    }
+    for (const name of ['http_requests_total', 'http_request_duration_seconds', 'viewer_snapshots_stored_total', 'viewer_snapshots_skipped_total', 'viewer_snapshot_requests_rejected_total']) {
+      expect(text).toContain(`# HELP ${name} `);
+      expect(text).toMatch(new RegExp(`# TYPE ${name} (counter|histogram)\\n`));
+    }
+  });
+
+  it('counts snapshots stored, skipped by reason and rejected by reason, and requests by route and status', async () => {
+    const enabled = await createAuction(app);
+    const disabled = await createAuction(app, { enableViewerAnalytics: false });
+    const single = (id: string, body: object, headers: Record<string, string> = internalKey) =>
+      app.inject({ method: 'POST', url: `/api/v1/auctions/${id}/analytics/snapshot`, headers, payload: body });
+
+    await single(enabled, snapshot()); // stored
+    await single(enabled, snapshot()); // duplicate
+    await single(disabled, snapshot()); // analytics_disabled
+    await single(new ObjectId().toHexString(), snapshot()); // unknown_auction
+    await single(enabled, snapshot({ sampleCount: 13 })); // rejected: validation
+    await single(enabled, snapshot(), {}); // rejected: unauthorized
+    await app.inject({ method: 'POST', url: '/api/v1/analytics/snapshots', headers: internalKey, payload: {
+      snapshots: [
+        { auctionId: enabled, ...snapshot({ timestamp: windowStart(1) }) }, // stored
+        { auctionId: enabled, ...snapshot() }, // duplicate
+        { auctionId: disabled, ...snapshot() }, // analytics_disabled
+      ],
+    } });
+    await app.inject({ method: 'POST', url: '/api/v1/analytics/snapshots', headers: { ...internalKey, 'content-type': 'application/json' }, payload: '{' });
+
+    const { series } = await scrape();
+    expect(series.get('viewer_snapshots_stored_total')).toBe(2);
+    expect(series.get('viewer_snapshots_skipped_total{reason="duplicate"}')).toBe(2);
+    expect(series.get('viewer_snapshots_skipped_total{reason="analytics_disabled"}')).toBe(2);
+    expect(series.get('viewer_snapshots_skipped_total{reason="unknown_auction"}')).toBe(1);
+    expect(series.get('viewer_snapshot_requests_rejected_total{reason="validation_error"}')).toBe(1);
+    expect(series.get('viewer_snapshot_requests_rejected_total{reason="unauthorized"}')).toBe(1);
+    expect(series.get('viewer_snapshot_requests_rejected_total{reason="invalid_json"}')).toBe(1);
+
+    const route = 'route="/api/v1/auctions/:id/analytics/snapshot"';
+    expect(series.get(`http_requests_total{method="POST",${route},status_code="201"}`)).toBe(1);
+    expect(series.get(`http_requests_total{method="POST",${route},status_code="200"}`)).toBe(2);
+    expect(series.get(`http_requests_total{method="POST",${route},status_code="404"}`)).toBe(1);
+    expect(series.get(`http_requests_total{method="POST",${route},status_code="400"}`)).toBe(1);
+    expect(series.get(`http_requests_total{method="POST",${route},status_code="401"}`)).toBe(1);
+    expect(series.get(`http_request_duration_seconds_count{method="POST",${route}}`)).toBe(6);
+    expect(series.get(`http_request_duration_seconds_bucket{method="POST",${route},le="+Inf"}`)).toBe(6);
+  });
+
+  it('labels unmatched URLs as one route, so that scanners cannot create series', async () => {
+    await app.inject({ method: 'GET', url: '/wp-admin/1' });
+    await app.inject({ method: 'GET', url: '/wp-admin/2' });
+    const { series } = await scrape();
+    expect(series.get('http_requests_total{method="GET",route="unmatched",status_code="404"}')).toBe(2);
+    expect([...series.keys()].some((key) => key.includes('wp-admin'))).toBe(false);
+  });
+});
