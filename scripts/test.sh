@@ -2,6 +2,19 @@
 # The whole test suite: lint, type-check, then every package's tests against a real database.
 source "$(dirname "$0")/bootstrap.sh"
 
+# The browser tests drive Debian's Chromium (a test tool's own browser download cannot work here).
+if [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "› installing chromium (Debian package, for the browser tests)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "The browser tests need Chromium: install it (Debian/Ubuntu: sudo apt-get install chromium)" >&2
+    echo "or point CHROMIUM_PATH at a Chromium or Chrome binary." >&2
+    exit 1
+  fi
+fi
+export CHROMIUM_PATH="${CHROMIUM_PATH:-$(command -v chromium)}"
+
 echo "› lint";       pnpm run --silent lint
 echo "› type-check"; pnpm run --silent typecheck
 echo "› tests";      pnpm exec vitest run "$@"

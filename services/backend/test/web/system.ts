@@ -1,0 +1,112 @@
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
+import { freePort, NodeService, waitFor } from '@viewer-analytics/testkit';
+import { buildApp, TEST_INTERNAL_API_KEY, testConfig } from '../helper.js';
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '../../../..');
+/** Screenshots land here (git-ignored) for people to look at after a run. */
+export const ARTIFACTS = join(REPO, 'artifacts', 'screenshots');
+
+/** Debian's Chromium, with the flags that keep it off the network this machine does not have. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+export async function textOf(page: Page, selector: string, expected: string | RegExp, timeoutMs = 5_000): Promise<void> {
+  const locator = page.locator(selector);
+  await waitFor(
+    async () => {
+      const text = (await locator.textContent()) ?? '';
+      return typeof expected === 'string' ? text === expected : expected.test(text);
+    },
+    timeoutMs,
+    `${selector} to read ${String(expected)} (it reads "${(await locator.textContent().catch(() => '')) ?? ''}")`,
+  );
+}
+
+/** The backend listening for real (pages and APIs) and the socket server beside it. */
+export interface System {
+  readonly app: FastifyInstance;
+  readonly backendUrl: string;
+  readonly socket: NodeService;
+  stop(): Promise<void>;
+}
+
+export async function startSystem(testFile: string): Promise<System> {
+  const socketPort = await freePort();
+  const app = await buildApp(testConfig(testFile, { PUBLIC_SOCKET_URL: `ws://127.0.0.1:${String(socketPort)}` }));
+  const backendUrl = await app.listen({ host: '127.0.0.1', port: 0 });
+  const socket = new NodeService({
+    name: 'socket server',
+    script: join(REPO, 'services/socket/dist/main.js'),
+    healthUrl: `http://127.0.0.1:${String(socketPort)}/health`,
+    env: {
+      ...process.env,
+      NODE_ENV: 'test',
+      SOCKET_HOST: '127.0.0.1',
+      SOCKET_PORT: String(socketPort),
+      BACKEND_API_URL: backendUrl,
+      INTERNAL_API_KEY: TEST_INTERNAL_API_KEY,
+      OUTBOX_FILE: join(mkdtempSync(join(tmpdir(), 'socket-outbox-')), 'outbox.bin'),
+      LOG_LEVEL: 'warn',
+    },
+  });
+  await socket.start();
+  return {
+    app,
+    backendUrl,
+    socket,
+    async stop() {
+      await socket.stop();
+      await app.mongo.db?.dropDatabase();
+      await app.close();
+    },
+  };
+}
+
+/** For a test file: the system and a Chromium, up before its tests, down after. */
+export function useSystemAndBrowser(testFile: string): { readonly system: System; readonly browser: Browser } {
+  let system: System | undefined;
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    [system, browser] = await Promise.all([startSystem(testFile), launchChromium()]);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await system?.stop();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('the system starts in beforeAll');
+    return value;
+  };
+  return {
+    get system() {
+      return started(system);
+    },
+    get browser() {
+      return started(browser);
+    },
+  };
+}
