@@ -5,9 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { MongoClient, ObjectId, type Db } from 'mongodb';
 import pino from 'pino';
 import WebSocket from 'ws';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { testDatabaseName } from '@viewer-analytics/devdb';
-import { NodeService, waitFor } from '@viewer-analytics/testkit';
+import { freePort, NodeService, waitFor } from '@viewer-analytics/testkit';
 import type { ViewerCountUpdate } from '@viewer-analytics/shared';
 import { loadConfig, type SocketConfig } from '../src/config.js';
 import { startSocketServer, type SocketServer } from '../src/socket-server.js';
@@ -101,10 +101,48 @@ export function socketConfig(backendUrl: string, overrides: NodeJS.ProcessEnv = 
   });
 }
 
+export type InProcessServer = SocketServer & { readonly url: string };
+
 /** The socket server in this process: a real uWS listener on a free port. */
-export async function startInProcess(config: SocketConfig): Promise<SocketServer & { url: string }> {
+export async function startInProcess(config: SocketConfig): Promise<InProcessServer> {
   const server = await startSocketServer(config, pino({ level: config.LOG_LEVEL }));
   return Object.assign(server, { url: `ws://127.0.0.1:${server.port}` });
+}
+
+export interface SocketStack {
+  readonly database: TestDatabase;
+  readonly backend: BackendProcess;
+  readonly server: InProcessServer;
+}
+
+/** For a test file: its database, the real backend on it and a socket server, up before its tests, down after. */
+export function useSocketStack(testFile: string, overrides: NodeJS.ProcessEnv = {}): SocketStack {
+  const database = new TestDatabase(testFile);
+  let backend: BackendProcess | undefined;
+  let server: InProcessServer | undefined;
+  beforeAll(async () => {
+    backend = new BackendProcess(await freePort(), database.name);
+    await backend.start();
+    server = await startInProcess(socketConfig(backend.url, overrides));
+  });
+  afterAll(async () => {
+    await server?.shutdown();
+    await backend?.stop();
+    await database.close();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('the stack starts in beforeAll');
+    return value;
+  };
+  return {
+    database,
+    get backend() {
+      return started(backend);
+    },
+    get server() {
+      return started(server);
+    },
+  };
 }
 
 /** A browser-like viewer: every viewerCountUpdate it got, and how its connection ended. */

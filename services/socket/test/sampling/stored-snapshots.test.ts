@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { roundedAverage } from '../../src/encoding/ascii.js';
-import { BackendProcess, freePort, liveUrl, socketConfig, startInProcess, TestDatabase, Viewer, waitFor } from '../harness.js';
+import { liveUrl, useSocketStack, Viewer, waitFor } from '../harness.js';
 
 // Long enough intervals that a change made mid-interval cannot slip past a sample on a busy machine.
 const INTERVAL = 400;
@@ -9,22 +9,8 @@ const SAMPLES = 4;
 const WINDOW = INTERVAL * SAMPLES;
 
 describe('a scripted sequence of joins and leaves', () => {
-  const database = new TestDatabase(import.meta.filename);
-  let backend: BackendProcess;
-  let server: Awaited<ReturnType<typeof startInProcess>>;
-
-  beforeAll(async () => {
-    backend = new BackendProcess(await freePort(), database.name);
-    await backend.start();
-    server = await startInProcess(
-      socketConfig(backend.url, { SAMPLE_INTERVAL_MS: String(INTERVAL), SAMPLES_PER_SNAPSHOT: String(SAMPLES) }),
-    );
-  });
-  afterAll(async () => {
-    await server.shutdown();
-    await backend.stop();
-    await database.close();
-  });
+  const stack = useSocketStack(import.meta.filename, { SAMPLE_INTERVAL_MS: String(INTERVAL), SAMPLES_PER_SNAPSHOT: String(SAMPLES) });
+  const { database } = stack;
 
   it('is stored as exactly the snapshots it implies', async () => {
     const auctionId = await database.createAuction();
@@ -35,7 +21,7 @@ describe('a scripted sequence of joins and leaves', () => {
     const viewers: Viewer[] = [];
     const setViewers = async (count: number): Promise<void> => {
       while (viewers.length < count) {
-        const viewer = new Viewer(liveUrl(server, auctionId));
+        const viewer = new Viewer(liveUrl(stack.server, auctionId));
         viewers.push(viewer);
         await waitFor(() => viewer.updates.length > 0, 5_000, 'the join to be counted');
       }

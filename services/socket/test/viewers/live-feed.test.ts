@@ -1,39 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CloseCode } from '@viewer-analytics/shared';
-import {
-  BackendProcess,
-  freePort,
-  liveUrl,
-  socketConfig,
-  startInProcess,
-  TestDatabase,
-  Viewer,
-  waitFor,
-} from '../harness.js';
+import { liveUrl, useSocketStack, Viewer, waitFor } from '../harness.js';
 
 const BROADCAST_INTERVAL_MS = 100;
 
 describe('the live feed', () => {
-  const database = new TestDatabase(import.meta.filename);
-  let backend: BackendProcess;
-  let server: Awaited<ReturnType<typeof startInProcess>>;
-
-  beforeAll(async () => {
-    backend = new BackendProcess(await freePort(), database.name);
-    await backend.start();
-    server = await startInProcess(socketConfig(backend.url, { BROADCAST_INTERVAL_MS: String(BROADCAST_INTERVAL_MS) }));
-  });
-  afterAll(async () => {
-    await server.shutdown();
-    await backend.stop();
-    await database.close();
-  });
+  const stack = useSocketStack(import.meta.filename, { BROADCAST_INTERVAL_MS: String(BROADCAST_INTERVAL_MS) });
+  const { database } = stack;
+  const feed = (auctionId: string): string => liveUrl(stack.server, auctionId);
 
   it('follows the spec: 1 watching, a second tab makes 2 for both, closing it makes 1 again', async () => {
     const auctionId = await database.createAuction();
-    const first = new Viewer(liveUrl(server, auctionId));
+    const first = new Viewer(feed(auctionId));
     await first.sees(1);
-    const second = new Viewer(liveUrl(server, auctionId));
+    const second = new Viewer(feed(auctionId));
     await second.sees(2);
     await first.sees(2);
     await second.close();
@@ -47,9 +27,9 @@ describe('the live feed', () => {
 
   it('keeps auctions apart: viewers of one never hear the count of another', async () => {
     const [a, b] = [await database.createAuction(), await database.createAuction()];
-    const viewerA = new Viewer(liveUrl(server, a));
+    const viewerA = new Viewer(feed(a));
     await viewerA.sees(1);
-    const viewersB = [new Viewer(liveUrl(server, b)), new Viewer(liveUrl(server, b)), new Viewer(liveUrl(server, b))];
+    const viewersB = [new Viewer(feed(b)), new Viewer(feed(b)), new Viewer(feed(b))];
     await Promise.all(viewersB.map((viewer) => viewer.sees(3)));
     await new Promise((resolve) => setTimeout(resolve, 3 * BROADCAST_INTERVAL_MS));
     expect(viewerA.updates.map((update) => [update.auctionId, update.count])).toEqual([[a, 1]]);
@@ -58,37 +38,37 @@ describe('the live feed', () => {
 
   it('accepts the reserved ?viewer= parameter and uppercase ids (same auction)', async () => {
     const auctionId = await database.createAuction();
-    const lower = new Viewer(`${liveUrl(server, auctionId)}?viewer=7d1c0e9a`);
+    const lower = new Viewer(`${feed(auctionId)}?viewer=7d1c0e9a`);
     await lower.sees(1);
-    const upper = new Viewer(liveUrl(server, auctionId.toUpperCase()));
+    const upper = new Viewer(feed(auctionId.toUpperCase()));
     await upper.sees(2);
     await Promise.all([lower.close(), upper.close()]);
   });
 
   it('closes a malformed auction id with 4400', async () => {
     for (const bad of ['xyz', '665f1c2a9b1e8a001234567', '665f1c2a9b1e8a00123456789', 'zz5f1c2a9b1e8a0012345678']) {
-      const viewer = new Viewer(liveUrl(server, bad));
+      const viewer = new Viewer(feed(bad));
       expect(await viewer.closed).toEqual({ code: CloseCode.malformedAuctionId, reason: 'malformed auction id' });
       expect(viewer.updates).toEqual([]);
     }
   });
 
   it('closes an auction the backend does not know with 4404', async () => {
-    const viewer = new Viewer(liveUrl(server, '0123456789abcdef01234567'));
+    const viewer = new Viewer(feed('0123456789abcdef01234567'));
     expect(await viewer.closed).toEqual({ code: CloseCode.unknownAuction, reason: 'unknown auction' });
     // Answered from the negative cache the second time, the same way.
-    const again = new Viewer(liveUrl(server, '0123456789abcdef01234567'));
+    const again = new Viewer(feed('0123456789abcdef01234567'));
     expect((await again.closed).code).toBe(CloseCode.unknownAuction);
   });
 
   it('closes clients that flood it with messages (1008) or send an oversized one', async () => {
     const auctionId = await database.createAuction();
-    const flooder = new Viewer(liveUrl(server, auctionId));
+    const flooder = new Viewer(feed(auctionId));
     await flooder.opened;
     for (let i = 0; i < 20; i++) flooder.socket.send('hello');
     expect((await flooder.closed).code).toBe(CloseCode.policyViolation);
 
-    const big = new Viewer(liveUrl(server, auctionId));
+    const big = new Viewer(feed(auctionId));
     await big.opened;
     big.socket.send('x'.repeat(4096));
     expect((await big.closed).code).not.toBe(1000);
@@ -98,7 +78,7 @@ describe('the live feed', () => {
     const auctionId = await database.createAuction();
     const started = Date.now();
     const viewers: Viewer[] = [];
-    for (let i = 0; i < 500; i++) viewers.push(new Viewer(liveUrl(server, auctionId)));
+    for (let i = 0; i < 500; i++) viewers.push(new Viewer(feed(auctionId)));
     await Promise.all(viewers.map((viewer) => viewer.opened));
     const joinedIn = Date.now() - started;
     expect(joinedIn).toBeLessThan(1_000);
