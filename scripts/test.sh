@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite: lint, type-check, then every package's tests against a real database.
+# The whole test suite: type-check, lint, then every package's tests against a real database.
 source "$(dirname "$0")/bootstrap.sh"
 
 # The browser tests drive Debian's Chromium (a test tool's own browser download cannot work here).
@@ -15,6 +15,7 @@ if [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null 2>&1; then
 fi
 export CHROMIUM_PATH="${CHROMIUM_PATH:-$(command -v chromium)}"
 
-echo "› lint";       pnpm run --silent lint
+# Type-check first: it builds the packages' declarations, which typed lint rules resolve.
 echo "› type-check"; pnpm run --silent typecheck
+echo "› lint";       pnpm run --silent lint
 echo "› tests";      pnpm exec vitest run "$@"

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT, startDatabase } from '@viewer-analytics/devdb';
+import { demoAuction } from './demo-auction.js';
 import { signDevToken } from './dev-token.js';
 import { NodeService } from '@viewer-analytics/testkit';
 
@@ -77,13 +78,26 @@ try {
 }
 
 const token = signDevToken(env['JWT_SECRET'] ?? '', { sub: 'dev-admin', role: 'admin' }, 12 * 3600);
-say(
+const backendUrl = `http://localhost:${backendPort}`;
+let auctionId = '<auctionId>';
+try {
+  auctionId = await demoAuction(`http://127.0.0.1:${backendPort}`, token, join(REPO_ROOT, '.data', 'demo-auction-id'));
+} catch (error) {
+  say(`no demo auction: ${error instanceof Error ? error.message : String(error)}`);
+}
+process.stdout.write(
   [
-    'viewer-analytics is running:',
-    `  backend        http://localhost:${backendPort}  (API docs: http://localhost:${backendPort}/docs)`,
-    `  socket server  ws://localhost:${socketPort}/auctions/<auctionId>/live`,
-    `  database       ${database.kind === 'ferretdb' ? 'FerretDB (data in .data/ferretdb)' : database.kind}`,
-    `  admin token    ${token}  (development only, 12 h)`,
-    'Press Ctrl-C to stop everything.',
+    '',
+    'viewer-analytics is running. Point a browser at:',
+    `  live view   ${backendUrl}/live/${auctionId}   (open it in two tabs)`,
+    `  dashboard   ${backendUrl}/dashboard/auctions/${auctionId}#token=${token}`,
+    `  API docs    ${backendUrl}/docs`,
+    '',
+    `  backend ${backendUrl} · socket server ws://localhost:${socketPort} · database: ${
+      database.kind === 'ferretdb' ? 'FerretDB, data in .data/ferretdb' : database.kind
+    }`,
+    '  The token above is a development admin token (12 h); snapshots appear on the dashboard a minute after viewers join.',
+    '  Press Ctrl-C to stop everything.',
+    '',
   ].join('\n'),
 );
