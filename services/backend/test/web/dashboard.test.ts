@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { TokenClaims } from '@viewer-analytics/shared';
 import { waitFor } from '@viewer-analytics/testkit';
 import { ADMIN, bearer, createAuction, internalKey, OWNER, STRANGER, snapshot, windowStart } from '../helper.js';
-import { launchChromium, screenshot, startSystem, textOf, useSystemAndBrowser } from './system.js';
+import { screenshot, textOf, useSystemAndBrowser } from './system.js';
 
 const MINUTES = 25;
 
@@ -101,22 +101,17 @@ describe('the Viewer Analytics dashboard in Chromium', () => {
 });
 
 describe('the dashboard while the backend is down', () => {
+  const env = useSystemAndBrowser(import.meta.filename);
+
   it('shows that the backend cannot be reached, not a blank page', async () => {
-    const [system, browser] = await Promise.all([startSystem(import.meta.filename), launchChromium()]);
-    try {
-      const auctionId = await createAuction(system.app);
-      const page = await browser.newPage();
-      await page.goto(`${system.backendUrl}/dashboard/auctions/${auctionId}#token=${system.app.jwt.sign(OWNER)}`);
-      await textOf(page, '#auction-title', 'Test auction');
-      await system.socket.stop();
-      await system.app.mongo.db?.dropDatabase();
-      await system.app.close();
-      await page.click('#analytics-toggle');
-      await textOf(page, '#message', /cannot be reached/);
-      await screenshot(page, 'dashboard-backend-down');
-    } finally {
-      await browser.close();
-      await system.socket.stop();
-    }
+    const auctionId = await createAuction(env.system.app);
+    const page = await env.browser.newPage();
+    await page.goto(`${env.system.backendUrl}/dashboard/auctions/${auctionId}#token=${env.system.app.jwt.sign(OWNER)}`);
+    await textOf(page, '#auction-title', 'Test auction');
+    await env.system.socket.stop();
+    await env.system.stopBackend();
+    await page.click('#analytics-toggle');
+    await textOf(page, '#message', /cannot be reached/);
+    await screenshot(page, 'dashboard-backend-down');
   });
 });

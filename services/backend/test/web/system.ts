@@ -51,6 +51,8 @@ export interface System {
   readonly app: FastifyInstance;
   readonly backendUrl: string;
   readonly socket: NodeService;
+  /** Drops the test database and closes the backend (once). */
+  stopBackend(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -74,14 +76,20 @@ export async function startSystem(testFile: string): Promise<System> {
     },
   });
   await socket.start();
+  let backendStopped: Promise<void> | undefined;
+  const stopBackend = (): Promise<void> =>
+    (backendStopped ??= (async () => {
+      await app.mongo.db?.dropDatabase();
+      await app.close();
+    })());
   return {
     app,
     backendUrl,
     socket,
+    stopBackend,
     async stop() {
       await socket.stop();
-      await app.mongo.db?.dropDatabase();
-      await app.close();
+      await stopBackend();
     },
   };
 }

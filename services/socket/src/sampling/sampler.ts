@@ -127,11 +127,21 @@ export class Sampler {
     this.timer = setTimeout(this.tick, next - now);
   }
 
+  /**
+   * Takes the samples due at `now`: the last mark, and the marks a stalled event loop made the
+   * timer miss (up to a window's worth), with the count now, the best one known, so that a
+   * window does not lose samples to a busy process.
+   */
+  sampleDue(now: number): void {
+    const { intervalMs, samplesPerWindow } = this.options;
+    const due = now - (now % intervalMs);
+    const first = this.lastSampleAt < 0 ? due : Math.max(this.lastSampleAt + intervalMs, due - (samplesPerWindow - 1) * intervalMs);
+    for (let at = first; at <= due; at += intervalMs) this.sample(at);
+  }
+
   private readonly tick = (): void => {
     const now = Date.now();
-    // Timers may fire a millisecond early or a little late: the nearest mark is the one due.
-    const interval = this.options.intervalMs;
-    this.sample(Math.round(now / interval) * interval);
+    this.sampleDue(now);
     this.schedule(now);
   };
 }

@@ -128,4 +128,27 @@ describe('Sampler', () => {
     sampler.closeWindow();
     expect(records()[0]?.sampleCount).toBe(1);
   });
+
+  it('takes the marks a stalled event loop made its timer miss, so the window stays full', () => {
+    const { slots, sampler, setCount, records } = rig();
+    setCount(slots.acquire(A), 4);
+    sampler.sampleDue(T0 + 3);
+    sampler.sampleDue(T0 + 3 * INTERVAL + 1_234); // the loop was blocked past three marks
+    sampler.sampleDue(T0 + 4 * INTERVAL - 1); // a timer a millisecond early takes nothing twice
+    sampler.closeWindow();
+    expect(records().map((r) => [r.timestamp, r.sampleCount])).toEqual([[new Date(T0).toISOString(), 4]]);
+  });
+
+  it('catches up at most one window after a very long stall', () => {
+    const { slots, sampler, setCount, records } = rig();
+    setCount(slots.acquire(A), 2);
+    sampler.sampleDue(T0);
+    sampler.sampleDue(T0 + 10 * WINDOW + 2 * INTERVAL);
+    sampler.closeWindow();
+    expect(records().map((r) => [r.timestamp, r.sampleCount])).toEqual([
+      [new Date(T0).toISOString(), 1],
+      [new Date(T0 + 9 * WINDOW).toISOString(), 9],
+      [new Date(T0 + 10 * WINDOW).toISOString(), 3],
+    ]);
+  });
 });
