@@ -9,6 +9,9 @@ import { afterAll, beforeAll, inject } from 'vitest';
 import { testDatabaseName } from '@viewer-analytics/devdb';
 import { freePort, NodeService, waitFor } from '@viewer-analytics/testkit';
 import type { ViewerCountUpdate } from '@viewer-analytics/shared';
+// The stored shape is the backend's: these tests read what it wrote.
+import type { SnapshotDocument } from '../../backend/src/plugins/app/viewer-analytics-repository.js';
+export type { SnapshotDocument };
 import { loadConfig, type SocketConfig } from '../src/config.js';
 import { startSocketServer, type SocketServer } from '../src/socket-server.js';
 
@@ -36,9 +39,9 @@ export class TestDatabase {
     return insertedId.toHexString();
   }
 
-  snapshots(auctionId: string): Promise<StoredSnapshotDocument[]> {
+  snapshots(auctionId: string): Promise<SnapshotDocument[]> {
     return this.db
-      .collection<StoredSnapshotDocument>('vieweranalytics')
+      .collection<SnapshotDocument>('vieweranalytics')
       .find({ auction: new ObjectId(auctionId) })
       .sort({ timestamp: 1 })
       .toArray();
@@ -48,16 +51,6 @@ export class TestDatabase {
     await this.db.dropDatabase();
     await this.client.close();
   }
-}
-
-export interface StoredSnapshotDocument {
-  auction: ObjectId;
-  timestamp: Date;
-  viewerCount: number;
-  avgViewers: number;
-  peakViewers: number;
-  minViewers: number;
-  sampleCount: number;
 }
 
 /** The real backend, built by `tsc -b`, as a child process on a fixed port (so it can restart). */

@@ -16,7 +16,7 @@ import {
   TestDatabase,
   Viewer,
   waitFor,
-  type StoredSnapshotDocument,
+  type SnapshotDocument,
 } from '../harness.js';
 
 const INTERVAL = 100;
@@ -24,7 +24,7 @@ const SAMPLES = 3;
 const WINDOW = INTERVAL * SAMPLES;
 
 /** Every window from the first stored one to the last, once each: nothing lost, nothing twice. */
-function expectUnbrokenWindows(stored: StoredSnapshotDocument[], windowMs: number): void {
+function expectUnbrokenWindows(stored: SnapshotDocument[], windowMs: number): void {
   const times = stored.map((snapshot) => snapshot.timestamp.getTime());
   expect(new Set(times).size).toBe(times.length);
   for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBe(windowMs);
