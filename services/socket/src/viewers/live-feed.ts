@@ -136,6 +136,11 @@ export class LiveFeed {
       ws.end(data.rejectCode, data.rejectReason);
       return;
     }
+    // An upgrade whose lookup was still under way when shutdown began.
+    if (this.closing) {
+      ws.end(CloseCode.goingAway, 'server shutting down');
+      return;
+    }
     const { slots, counts, broadcaster, encoder, metrics } = this.options;
     const isNew = slots.slotOf(data.auctionId) < 0;
     const slot = slots.acquire(data.auctionId);
