@@ -41,12 +41,19 @@ function auctionsRepository(collection: Collection<AuctionDocument>): AuctionsRe
     },
 
     async analyticsSettings(ids) {
-      // One id (the single-snapshot route, and most batches of a small deployment) as an equality:
-      // FerretDB 1.x answers `$in` by scanning the collection, ~8× slower than the key lookup.
-      const filter = ids.length === 1 ? { _id: ids[0] } : { _id: { $in: [...ids] } };
-      const found = collection.find(filter, { projection: { enableViewerAnalytics: 1 } });
       const settings = new Map<string, boolean>();
-      for await (const auction of found) settings.set(auction._id.toHexString(), auction.enableViewerAnalytics);
+      const projection = { enableViewerAnalytics: 1 };
+      const [only] = ids;
+      if (ids.length === 1 && only !== undefined) {
+        // The single-snapshot route: a key lookup. FerretDB 1.x answers `$in` by scanning the
+        // collection, ~10× slower than this.
+        const auction = await collection.findOne({ _id: only }, { projection });
+        if (auction !== null) settings.set(auction._id.toHexString(), auction.enableViewerAnalytics);
+        return settings;
+      }
+      for await (const auction of collection.find({ _id: { $in: [...ids] } }, { projection })) {
+        settings.set(auction._id.toHexString(), auction.enableViewerAnalytics);
+      }
       return settings;
     },
 
