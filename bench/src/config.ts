@@ -1,0 +1,95 @@
+/** What one bench run does: `--short` (or BENCH_MODE=short) stays under five minutes on 2 cores. */
+export type Mode = 'short' | 'full';
+export type SocketServerName = 'ours' | 'ws' | 'socketio';
+export type Suite = 'conformance' | 'socket' | 'ingest' | 'flush';
+
+export interface BenchConfig {
+  readonly mode: Mode;
+  readonly suites: ReadonlySet<Suite>;
+  readonly servers: readonly SocketServerName[];
+  /** Load-generator processes for viewers and HTTP load; one more runs the latency probes. */
+  readonly workers: number;
+  /** Source addresses of the generators' connections (each has its own ephemeral ports). */
+  readonly sourceAddresses: readonly string[];
+
+  /** Auctions the idle viewers and the churn spread over. */
+  readonly liveAuctions: number;
+  readonly idleViewers: number;
+  /** Handshakes in flight per worker while opening the idle viewers. */
+  readonly holdConcurrency: number;
+  readonly settleMs: number;
+  readonly churnMs: number;
+  /** Join/leave loops per worker. */
+  readonly churnConcurrency: number;
+  /** Viewers kept on every live auction during the churn: the "others" who hear each change. */
+  readonly observersPerAuction: number;
+  /** Auctions reserved for latency probes (nobody else joins them), and their observers. */
+  readonly probeAuctions: number;
+  readonly probeObservers: number;
+
+  readonly ingestAuctions: number;
+  readonly ingestSingleMs: number;
+  readonly ingestSingleConcurrency: number;
+  readonly ingestBatchMs: number;
+  readonly ingestBatchConcurrency: number;
+  readonly ingestBatchSize: number;
+  readonly ingestWarmupMs: number;
+
+  readonly flushAuctions: number;
+  /** Windows measured through the real socket server (0: skip the end-to-end run). */
+  readonly flushE2eWindows: number;
+  readonly flushSampleIntervalMs: number;
+  readonly flushSamplesPerSnapshot: number;
+  /** Windows measured by driving the socket server's sampler/outbox/flusher modules directly. */
+  readonly flushModuleWindows: number;
+}
+
+const ALL_SUITES: readonly Suite[] = ['conformance', 'socket', 'ingest', 'flush'];
+const ALL_SERVERS: readonly SocketServerName[] = ['ours', 'ws', 'socketio'];
+
+function listOption<T extends string>(args: readonly string[], name: string, env: string | undefined, allowed: readonly T[]): T[] {
+  const flag = args.find((arg) => arg.startsWith(`--${name}=`));
+  const raw = flag?.slice(name.length + 3) ?? env;
+  if (raw === undefined || raw === '') return [...allowed];
+  const picked = raw.split(',').map((item) => item.trim());
+  const unknown = picked.filter((item) => !(allowed as readonly string[]).includes(item));
+  if (unknown.length > 0) throw new Error(`--${name}: unknown ${unknown.join(', ')} (known: ${allowed.join(', ')})`);
+  return picked as T[];
+}
+
+export function loadBenchConfig(args: readonly string[], env: NodeJS.ProcessEnv): BenchConfig {
+  const mode: Mode = args.includes('--short') || env['BENCH_MODE'] === 'short' ? 'short' : 'full';
+  const short = mode === 'short';
+  const workers = Number(env['BENCH_WORKERS'] ?? 2);
+  return {
+    mode,
+    suites: new Set(listOption(args, 'only', env['BENCH_ONLY'], ALL_SUITES)),
+    servers: listOption(args, 'servers', env['BENCH_SERVERS'], ALL_SERVERS),
+    workers,
+    sourceAddresses: Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 2}`),
+
+    liveAuctions: 1_000,
+    idleViewers: Number(env['BENCH_IDLE_VIEWERS'] ?? 19_000),
+    holdConcurrency: 96,
+    settleMs: short ? 3_000 : 5_000,
+    churnMs: short ? 8_000 : 30_000,
+    churnConcurrency: Number(env['BENCH_CHURN_CONCURRENCY'] ?? 24),
+    observersPerAuction: 2,
+    probeAuctions: short ? 10 : 20,
+    probeObservers: 5,
+
+    ingestAuctions: 1_000,
+    ingestSingleMs: short ? 8_000 : 30_000,
+    ingestSingleConcurrency: 16,
+    ingestBatchMs: short ? 10_000 : 40_000,
+    ingestBatchConcurrency: 2,
+    ingestBatchSize: 1_000,
+    ingestWarmupMs: short ? 1_500 : 3_000,
+
+    flushAuctions: 10_000,
+    flushE2eWindows: short ? 0 : 3,
+    flushSampleIntervalMs: 1_000,
+    flushSamplesPerSnapshot: 10,
+    flushModuleWindows: short ? 2 : 3,
+  };
+}
