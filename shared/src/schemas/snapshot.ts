@@ -50,11 +50,28 @@ export const SnapshotNotStoredResponseSchema = SuccessSchema(
   Type.Object({ stored: Type.Literal(false), reason: SnapshotNotStoredReason }),
 );
 
+/** Why the batch route refused one item; the other items of the batch are stored as usual. */
+export const SnapshotRejection = {
+  /** The window starts more than 5 minutes after the backend's clock: the sender's clock is ahead. Send it again later. */
+  inFuture: 'SNAPSHOT_IN_FUTURE',
+  /** Anything else wrong with the item: final, sending it again cannot help. */
+  invalid: 'INVALID_SNAPSHOT',
+} as const;
+
+export const InvalidSnapshotSchema = Type.Object({
+  index: Type.Integer({ minimum: 0, description: 'Position of the item in the request' }),
+  code: Type.Union([Type.Literal(SnapshotRejection.inFuture), Type.Literal(SnapshotRejection.invalid)]),
+  field: Type.String({ description: 'The offending field, as a JSON pointer into the item' }),
+  message: Type.String(),
+});
+export type InvalidSnapshot = Type.Static<typeof InvalidSnapshotSchema>;
+
 export const BatchOutcomeSchema = Type.Object({
   stored: count('Snapshots stored now'),
   duplicates: count('Snapshots already stored before (a retry): nothing written'),
   disabled: count('Snapshots of auctions with viewer analytics off: not stored'),
   unknown: count('Snapshots of auctions that do not exist: not stored'),
+  invalid: Type.Array(InvalidSnapshotSchema, { description: 'Items refused, by index; every other item was handled' }),
 });
 export type BatchOutcome = Type.Static<typeof BatchOutcomeSchema>;
 export const BatchSnapshotsResponseSchema = SuccessSchema(BatchOutcomeSchema);
