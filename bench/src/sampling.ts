@@ -8,6 +8,7 @@ import { AuctionSlots } from '@viewer-analytics/socket/auctions/auction-slots';
 import { LocalViewerCounts } from '@viewer-analytics/socket/auctions/viewer-counts';
 import { CountMessageEncoder } from '@viewer-analytics/socket/broadcast/count-message';
 import { encodeBatch, MAX_BATCH_BYTES } from '@viewer-analytics/socket/delivery/batch-encoder';
+import { encodeFrame, frameBytes } from '@viewer-analytics/socket/delivery/outbox-journal';
 import { SnapshotOutbox } from '@viewer-analytics/socket/delivery/snapshot-outbox';
 import { Sampler } from '@viewer-analytics/socket/sampling/sampler';
 import { measureAllocation } from './heap.js';
@@ -21,7 +22,7 @@ const REPEAT = Number(process.env['BENCH_REPEAT'] ?? 10);
 
 const slots = new AuctionSlots(AUCTIONS);
 const counts = new LocalViewerCounts(AUCTIONS);
-const outbox = new SnapshotOutbox(AUCTIONS * 4);
+const outbox = new SnapshotOutbox({ maxRecords: AUCTIONS * 4, maxAgeMs: Number.POSITIVE_INFINITY });
 for (let i = 0; i < AUCTIONS; i++) {
   const slot = slots.acquire(i.toString(16).padStart(24, '0'));
   for (let v = 0; v < (i % 50) + 1; v++) counts.join(slot);
@@ -63,12 +64,16 @@ const broadcastStarted = performance.now();
 broadcastAll();
 const broadcastNs = ((performance.now() - broadcastStarted) * 1e6) / AUCTIONS;
 
-// Flush: window close into the outbox, then every batch body encoded into one reused buffer.
+// Flush: window close into the outbox, its write-ahead frame (the journal's part before the file
+// write), then every batch body encoded into one reused buffer.
 const sampler = samplerWith(SAMPLES);
 let at = 0;
 const body = Buffer.allocUnsafe(MAX_BATCH_BYTES);
+const frame = Buffer.allocUnsafe(frameBytes(AUCTIONS));
 const flushAll = (): void => {
-  sampler.closeWindow();
+  const from = outbox.tail;
+  const closed = sampler.closeWindow();
+  sink += encodeFrame(outbox, from, outbox.tail, closed, frame);
   sampler.sample(at);
   at += INTERVAL;
   for (let from = outbox.head; from < outbox.tail; from += 5_000) {
@@ -85,7 +90,7 @@ const flushNs = ((performance.now() - flushStarted) * 1e6) / AUCTIONS;
 const rows = [
   ['sample tick', `${AUCTIONS} auctions (n = ${TICKS})`, sampleNs, sampleHeap],
   ['broadcast encode', `${AUCTIONS} frames (n = ${REPEAT})`, broadcastNs, broadcastHeap],
-  ['window close + batch encode', `${AUCTIONS} snapshots in ${Math.ceil(AUCTIONS / 5000)} bodies (n = ${REPEAT})`, flushNs, flushHeap],
+  ['window close + journal frame + batch encode', `${AUCTIONS} snapshots in ${Math.ceil(AUCTIONS / 5000)} bodies (n = ${REPEAT})`, flushNs, flushHeap],
 ] as const;
 console.log('| hot path | work per run | ns per auction | heap growth: n runs / next 2n runs | allocated per auction per run | scavenges |');
 console.log('| --- | --- | ---: | ---: | ---: | ---: |');

@@ -20,8 +20,17 @@ const server = await startSocketServer(config, log).catch((err: unknown) => {
 });
 log.info({ port: server.port }, 'socket server listening');
 
+// Every signal is handled for the whole shutdown: the default action of a second Ctrl-C would
+// kill the process before the partial window is saved. A second one cuts delivery short instead.
+let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
+  process.on(signal, () => {
+    if (stopping) {
+      log.warn({ signal }, 'signal again: cutting delivery short; undelivered snapshots stay in the outbox file');
+      server.hurry();
+      return;
+    }
+    stopping = true;
     log.info({ signal }, 'shutting down gracefully');
     server.shutdown().then(
       () => process.exit(0),

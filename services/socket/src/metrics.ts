@@ -10,6 +10,9 @@ export class SocketMetrics {
   messagesPublished = 0;
   clientsClosedForMisuse = 0;
   flushFailures = 0;
+  /** Snapshots the backend found too far in the future (this clock ahead of its), kept for later. */
+  snapshotsDeferred = 0;
+  outboxFilesCorrupt = 0;
   readonly rejected: Record<RejectReason, number> = { malformed_id: 0, unknown_auction: 0, at_capacity: 0, lookup_failed: 0 };
   readonly snapshotsSent: Record<SentOutcome, number> = { stored: 0, duplicates: 0, disabled: 0, unknown: 0, rejected: 0 };
   private readonly flushBuckets = new Array<number>(FLUSH_BUCKETS_SECONDS.length).fill(0);
@@ -24,12 +27,15 @@ export class SocketMetrics {
     }
   }
 
-  render(gauges: { connections: number; auctions: number; outbox: number; dropped: number }): string {
+  render(gauges: { connections: number; auctions: number; outbox: number; dropped: number; outboxFileBytes: number }): string {
     const lines = [
       gauge('socket_connections', 'Open viewer connections', gauges.connections),
       gauge('socket_auctions_tracked', 'Auctions holding a slot (live or flushing their last window)', gauges.auctions),
       gauge('socket_outbox_snapshots', 'Snapshots waiting for the backend', gauges.outbox),
-      counter('socket_snapshots_dropped_total', 'Snapshots dropped because the outbox was full', gauges.dropped),
+      counter('socket_snapshots_dropped_total', 'Snapshots dropped because the outbox was full or older than its outage bound', gauges.dropped),
+      gauge('socket_outbox_file_bytes', 'Size of the outbox write-ahead file', gauges.outboxFileBytes),
+      counter('socket_outbox_files_corrupt_total', 'Damaged outbox files moved aside at start-up', this.outboxFilesCorrupt),
+      counter('socket_snapshots_deferred_total', 'Snapshots the backend found too far in the future, kept for later', this.snapshotsDeferred),
       counter('socket_joins_total', 'Viewers accepted', this.joins),
       counter('socket_leaves_total', 'Viewers gone', this.leaves),
       counter('socket_messages_published_total', 'viewerCountUpdate messages published to auction topics', this.messagesPublished),

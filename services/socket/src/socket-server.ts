@@ -7,8 +7,8 @@ import { CountMessageEncoder } from './broadcast/count-message.js';
 import type { SocketConfig } from './config.js';
 import { BackendClient } from './delivery/backend-client.js';
 import { Flusher } from './delivery/flusher.js';
-import { persistOutbox, restoreOutbox } from './delivery/outbox-file.js';
-import { SnapshotOutbox } from './delivery/snapshot-outbox.js';
+import { OutboxJournal } from './delivery/outbox-journal.js';
+import { OUTBOX_RECORD_BYTES, SnapshotOutbox } from './delivery/snapshot-outbox.js';
 import { registerHttpRoutes } from './http/routes.js';
 import { SocketMetrics } from './metrics.js';
 import { Sampler } from './sampling/sampler.js';
@@ -19,15 +19,35 @@ import { LiveFeed } from './viewers/live-feed.js';
 export interface SocketServer {
   readonly port: number;
   readonly metrics: SocketMetrics;
-  /** Stops accepting, closes viewers (1001), flushes the partial window, saves what is left. */
+  /**
+   * Stops accepting, closes viewers (1001), writes the partial window to the outbox file, then
+   * gives delivery until SHUTDOWN_FLUSH_TIMEOUT_MS. Whatever is left waits in the file.
+   */
   shutdown(): Promise<void>;
+  /** Cuts the delivery short (a second signal): requests in flight are aborted. The save is never cut. */
+  hurry(): void;
 }
 
 export async function startSocketServer(config: SocketConfig, log: Logger): Promise<SocketServer> {
   const metrics = new SocketMetrics();
   const slots = new AuctionSlots(config.MAX_AUCTIONS);
   const counts = new LocalViewerCounts(config.MAX_AUCTIONS);
-  const outbox = new SnapshotOutbox(config.OUTBOX_MAX_SNAPSHOTS);
+  const outbox = new SnapshotOutbox({
+    maxRecords: Math.floor((config.OUTBOX_MAX_MB * 1024 * 1024) / OUTBOX_RECORD_BYTES),
+    maxAgeMs: config.OUTBOX_MAX_AGE_HOURS * 3_600_000,
+  });
+  const { journal, restored, lastClosedWindow } = await OutboxJournal.open(config.OUTBOX_FILE, outbox, {
+    corrupt: (details) => {
+      metrics.outboxFilesCorrupt++;
+      log.error(details, 'the outbox file was damaged: moved aside, its valid snapshots kept');
+    },
+  });
+  if (restored > 0) log.info({ snapshots: restored, file: config.OUTBOX_FILE }, 'reloaded undelivered snapshots');
+  const persist = (closedWindow?: number): void => {
+    journal.sync(closedWindow).catch((err: unknown) => {
+      log.error({ err, file: config.OUTBOX_FILE }, 'could not write the outbox file; the next write tries again');
+    });
+  };
   const client = new BackendClient(config.BACKEND_API_URL, config.INTERNAL_API_KEY);
   const flusher = new Flusher({
     outbox,
@@ -37,6 +57,9 @@ export async function startSocketServer(config: SocketConfig, log: Logger): Prom
     retryMaxMs: config.RETRY_MAX_MS,
     log,
     metrics,
+    onSettled: () => {
+      persist();
+    },
   });
   const sampler = new Sampler({
     slots,
@@ -47,15 +70,14 @@ export async function startSocketServer(config: SocketConfig, log: Logger): Prom
     isIdle: (slot) => counts.countAt(slot) === 0,
     onWindowClosed: (windowStart, snapshots) => {
       if (snapshots > 0) log.debug({ window: new Date(windowStart).toISOString(), snapshots }, 'window closed');
+      persist(windowStart);
       flusher.kick();
     },
   });
 
-  const restored = await restoreOutbox(config.OUTBOX_FILE, outbox);
-  if (restored.lastFlushedWindow >= 0) {
-    sampler.skipWindowsThrough(restored.lastFlushedWindow);
-    log.info({ snapshots: restored.restored, file: config.OUTBOX_FILE }, 'reloaded undelivered snapshots');
-  }
+  // A window the previous process closed at shutdown is stored (or waiting) already: a second
+  // snapshot of it would be refused as a duplicate, so sampling resumes after it.
+  if (lastClosedWindow >= 0) sampler.skipWindowsThrough(lastClosedWindow);
 
   const app = uWS.App();
   const encoder = new CountMessageEncoder();
@@ -73,11 +95,22 @@ export async function startSocketServer(config: SocketConfig, log: Logger): Prom
   app.ws(liveFeedPath(':id'), liveFeed.behavior());
   registerHttpRoutes(app, {
     metrics: () =>
-      metrics.render({ connections: counts.connections, auctions: slots.size, outbox: outbox.size, dropped: outbox.dropped }),
+      metrics.render({
+        connections: counts.connections,
+        auctions: slots.size,
+        outbox: outbox.size,
+        dropped: outbox.dropped,
+        outboxFileBytes: journal.bytes,
+      }),
     ready: () => client.reachable(),
   });
 
-  const listenSocket = await listen(app, config.SOCKET_HOST, config.SOCKET_PORT);
+  const listenSocket = await listen(app, config.SOCKET_HOST, config.SOCKET_PORT).catch(async (error: unknown) => {
+    // The file keeps every snapshot: the next start sends them.
+    await journal.close();
+    await client.close();
+    throw error;
+  });
   sampler.start();
   broadcaster.start(config.BROADCAST_INTERVAL_MS);
   flusher.kick();
@@ -88,11 +121,12 @@ export async function startSocketServer(config: SocketConfig, log: Logger): Prom
     liveFeed.closeAll(CloseCode.goingAway, 'server shutting down');
     broadcaster.stop();
     sampler.stop();
-    const lastWindow = sampler.closeWindow();
+    // The save comes first: nothing after it (a deadline, a second signal) can lose the window.
+    await journal.sync(sampler.closeWindow());
     flusher.kick();
     const delivered = await flusher.drain(config.SHUTDOWN_FLUSH_TIMEOUT_MS);
     flusher.stop();
-    await persistOutbox(config.OUTBOX_FILE, outbox, lastWindow);
+    await journal.close();
     await client.close();
     if (delivered) log.info('every snapshot delivered');
     else log.warn({ snapshots: outbox.size, file: config.OUTBOX_FILE }, 'undelivered snapshots saved for the next start');
@@ -102,6 +136,9 @@ export async function startSocketServer(config: SocketConfig, log: Logger): Prom
     port: uWS.us_socket_local_port(listenSocket),
     metrics,
     shutdown: () => (shuttingDown ??= shutdown()),
+    hurry: () => {
+      flusher.stop();
+    },
   };
 }
 

@@ -30,19 +30,22 @@ export class BackendClient {
     this.headers = { [INTERNAL_API_KEY_HEADER]: internalApiKey };
   }
 
-  async postSnapshots(body: Uint8Array): Promise<BatchResult> {
+  /** `signal` aborts the request (shutdown's deadline), whatever undici's own timeouts say. */
+  async postSnapshots(body: Uint8Array, signal?: AbortSignal): Promise<BatchResult> {
     const response = await this.pool.request({
       method: 'POST',
       path: '/api/v1/analytics/snapshots',
       headers: { ...this.headers, 'content-type': 'application/json' },
       body,
+      signal,
     });
     if (response.statusCode === 200) {
-      const reply = (await response.body.json()) as { data: BatchOutcome };
-      return { ok: true, outcome: reply.data };
+      // A backend older than the per-item answers (during a rolling deploy) has no `invalid`.
+      const reply = (await response.body.json()) as { data: Omit<BatchOutcome, 'invalid'> & Partial<Pick<BatchOutcome, 'invalid'>> };
+      return { ok: true, outcome: { ...reply.data, invalid: reply.data.invalid ?? [] } };
     }
     const reason = await errorReason(response.body);
-    // 4xx but 401/408/429 means this batch will never be accepted: retrying would block the queue.
+    // Any other 4xx (a body the backend cannot parse at all) will never be accepted: retrying would block the queue.
     const retry = response.statusCode >= 500 || [401, 408, 429].includes(response.statusCode);
     return { ok: false, status: response.statusCode, retry, reason };
   }

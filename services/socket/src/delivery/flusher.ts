@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { MAX_BATCH_SNAPSHOTS } from '@viewer-analytics/shared';
+import { MAX_BATCH_SNAPSHOTS, SnapshotRejection, type InvalidSnapshot } from '@viewer-analytics/shared';
 import type { SocketMetrics } from '../metrics.js';
 import type { BackendClient } from './backend-client.js';
 import { encodeBatch, MAX_BATCH_BYTES } from './batch-encoder.js';
@@ -15,7 +15,14 @@ export interface FlusherOptions {
   readonly retryMaxMs: number;
   readonly log: Logger;
   readonly metrics: SocketMetrics;
+  /** The outbox changed for a reason other than a window closing (acknowledged, deferred records). */
+  readonly onSettled: () => void;
 }
+
+/** Retries while draining at shutdown start here and stay short: the deadline is seconds away. */
+const DRAIN_RETRY_BASE_MS = 100;
+const DRAIN_RETRY_MAX_MS = 1_000;
+const DRAIN_POLL_MS = 20;
 
 interface Range {
   readonly from: number;
@@ -26,15 +33,21 @@ interface Range {
 /**
  * Sends the outbox to the backend in batches of up to 5,000 snapshots, a few requests at once.
  * A record leaves the outbox only when the backend answered for it and for everything before
- * it. On failure it waits (exponential backoff with jitter) and sends again from the oldest
- * record: the backend's unique index makes the resent ones harmless duplicates.
+ * it. On failure (network, 5xx, 401, 408, 429) it waits (exponential backoff, "equal jitter")
+ * and sends again from the oldest record: the backend's unique index makes the resent ones
+ * harmless duplicates. Items the backend reports invalid are dropped one by one; items it finds
+ * too far in the future (this host's clock is ahead) go back into the outbox for a later try.
  */
 export class Flusher {
   private sendCursor = 0;
   private inFlight = 0;
   private failed = false;
+  /** Failed attempts in a row: the backoff's exponent, and only the first is logged as a warning. */
   private attempt = 0;
+  private draining = false;
+  private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
+  private readonly abort = new AbortController();
   private readonly ranges: Range[] = [];
   private readonly freeBuffers: Buffer[] = [];
 
@@ -43,7 +56,7 @@ export class Flusher {
   /** Starts sending whatever waits, unless a retry is already scheduled. */
   kick(): void {
     const { outbox, concurrency } = this.options;
-    if (this.retryTimer !== undefined || this.failed) return;
+    if (this.retryTimer !== undefined || this.failed || this.stopped) return;
     if (this.sendCursor < outbox.head) this.sendCursor = outbox.head;
     while (this.inFlight < concurrency && this.sendCursor < outbox.tail) {
       const from = this.sendCursor;
@@ -53,25 +66,35 @@ export class Flusher {
     }
   }
 
-  /** Keeps sending until the outbox is empty or the time is up; true when all was delivered. */
+  /**
+   * At shutdown: keeps sending, with short retries, until the outbox is empty or `timeoutMs` has
+   * passed; then (or on `stop`) requests in flight are aborted. True when all was delivered.
+   */
   async drain(timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (this.options.outbox.size === 0 && this.inFlight === 0) return true;
-      if (Date.now() >= deadline) return false;
-      if (this.retryTimer !== undefined && this.inFlight === 0) {
-        // During shutdown there is no time for a long backoff: try again now.
-        clearTimeout(this.retryTimer);
-        this.retryTimer = undefined;
-        this.kick();
-      }
-      await sleep(Math.min(50, Math.max(1, deadline - Date.now())));
+    this.draining = true;
+    if (this.retryTimer !== undefined) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+      this.attempt = 0;
+      this.kick();
     }
+    const deadline = setTimeout(() => {
+      this.stop();
+    }, timeoutMs);
+    try {
+      while (this.inFlight > 0 || (this.options.outbox.size > 0 && !this.stopped)) await sleep(DRAIN_POLL_MS);
+    } finally {
+      clearTimeout(deadline);
+    }
+    return this.options.outbox.size === 0;
   }
 
+  /** Sends nothing more and aborts the requests in flight: what they carried stays in the outbox. */
   stop(): void {
+    this.stopped = true;
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    this.abort.abort();
   }
 
   private async send(from: number, count: number): Promise<void> {
@@ -83,18 +106,22 @@ export class Flusher {
     const length = encodeBatch(outbox, from, count, buffer);
     const started = performance.now();
     try {
-      const result = await client.postSnapshots(buffer.subarray(0, length));
+      const result = await client.postSnapshots(buffer.subarray(0, length), this.abort.signal);
       const ms = Math.round(performance.now() - started);
       metrics.observeFlush(ms / 1000);
       if (result.ok) {
         range.done = true;
-        this.attempt = 0;
-        const { stored, duplicates, disabled, unknown } = result.outcome;
+        const { stored, duplicates, disabled, unknown, invalid } = result.outcome;
+        const deferred = this.settleInvalid(from, count, invalid);
         metrics.snapshotsSent.stored += stored;
         metrics.snapshotsSent.duplicates += duplicates;
         metrics.snapshotsSent.disabled += disabled;
         metrics.snapshotsSent.unknown += unknown;
-        log.info({ snapshots: count, stored, duplicates, disabled, unknown, ms }, 'analytics sent');
+        log.info({ snapshots: count, stored, duplicates, disabled, unknown, invalid: invalid.length, ms }, 'analytics sent');
+        if (deferred > 0) {
+          // This host's clock runs ahead of the backend's: sending them again at once cannot help.
+          this.fail(deferred, 'backend says these windows start too far in the future (this clock is ahead of its); kept for later');
+        } else this.recovered();
       } else if (!result.retry) {
         range.done = true;
         metrics.snapshotsSent.rejected += count;
@@ -111,24 +138,60 @@ export class Flusher {
     }
   }
 
+  /**
+   * Drops the items the backend called invalid and puts those it found too far in the future
+   * back at the end of the outbox; returns how many went back.
+   */
+  private settleInvalid(from: number, count: number, invalid: readonly InvalidSnapshot[]): number {
+    const { outbox, metrics, log } = this.options;
+    let deferred = 0;
+    for (const { index, code } of invalid) {
+      const seq = from + index;
+      if (!Number.isInteger(index) || index < 0 || index >= count || seq < outbox.head) continue;
+      if (code === SnapshotRejection.inFuture) {
+        outbox.requeue(seq);
+        deferred++;
+      }
+    }
+    const rejected = invalid.length - deferred;
+    if (rejected > 0) {
+      metrics.snapshotsSent.rejected += rejected;
+      const first = invalid.find(({ code }) => code !== SnapshotRejection.inFuture);
+      log.error({ rejected, first }, 'backend refused snapshots as invalid; dropped those alone');
+    }
+    metrics.snapshotsDeferred += deferred;
+    return deferred;
+  }
+
   private fail(count: number, reason: string): void {
     this.failed = true;
     this.options.metrics.flushFailures++;
-    this.options.log.warn({ snapshots: count, reason, waiting: this.options.outbox.size }, 'analytics delivery failed; will retry');
+    const details = { snapshots: count, reason, waiting: this.options.outbox.size, attempt: this.attempt + 1 };
+    // One warning per outage, not one per retry: the metric counts them all.
+    if (this.attempt === 0 && !this.stopped) this.options.log.warn(details, 'analytics delivery failed; will retry');
+    else this.options.log.debug(details, 'analytics delivery failed again');
+  }
+
+  private recovered(): void {
+    if (this.attempt > 0) this.options.log.info({ failedAttempts: this.attempt }, 'analytics delivery recovered');
+    this.attempt = 0;
   }
 
   private settle(): void {
     const { outbox } = this.options;
     while (this.ranges[0]?.done === true) outbox.acknowledge(this.ranges.shift()!.to);
+    this.options.onSettled();
     if (!this.failed) {
       this.kick();
       return;
     }
-    if (this.inFlight > 0) return;
+    if (this.inFlight > 0 || this.stopped) return;
     this.ranges.length = 0;
     this.sendCursor = outbox.head;
     this.failed = false;
-    const ceiling = Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** this.attempt);
+    const base = this.draining ? DRAIN_RETRY_BASE_MS : this.options.retryBaseMs;
+    const max = this.draining ? DRAIN_RETRY_MAX_MS : this.options.retryMaxMs;
+    const ceiling = Math.min(max, base * 2 ** this.attempt);
     this.attempt++;
     // "Equal jitter": at least half the backoff, so that retries spread without hammering.
     const delay = ceiling / 2 + Math.random() * (ceiling / 2);

@@ -1,18 +1,26 @@
 import { AUCTION_ID_LENGTH } from '../auctions/auction-slots.js';
 
-const FILE_MAGIC = 0x56414f42; // "VAOB"
-const FILE_VERSION = 1;
-const HEADER_BYTES = 24;
-const RECORD_BYTES = AUCTION_ID_LENGTH + 8 + 8 + 4 * 3 + 1;
+/** Memory one record takes in the outbox's typed arrays (id, window, sum, last, peak, min, samples). */
+export const OUTBOX_RECORD_BYTES = AUCTION_ID_LENGTH + 8 + 8 + 4 * 3 + 1;
 const INITIAL_CAPACITY = 16_384;
+
+export interface OutboxLimits {
+  /** Records kept at most (the memory bound). */
+  readonly maxRecords: number;
+  /** A record whose window started this long before the newest record's is dropped. */
+  readonly maxAgeMs: number;
+}
 
 /**
  * Every snapshot waits here until the backend has acknowledged it: a ring of fixed-size records
  * in typed arrays, addressed by ever-growing sequence numbers. It grows by doubling up to its
- * limit (the only allocation), then drops the oldest record, counting it.
+ * limit (the only allocation). It drops the oldest records, counting them, only when they are
+ * older than the outage it is sized for or when memory is full: with N live auctions it holds
+ * min(maxAge, maxRecords / N windows) of outage.
  */
 export class SnapshotOutbox {
   readonly maxRecords: number;
+  readonly maxAgeMs: number;
   /** Sequence number of the oldest record kept. */
   head = 0;
   /** Sequence number the next record gets. */
@@ -28,8 +36,9 @@ export class SnapshotOutbox {
   private min: Int32Array;
   private samples: Uint8Array;
 
-  constructor(maxRecords: number) {
+  constructor({ maxRecords, maxAgeMs }: OutboxLimits) {
     this.maxRecords = maxRecords;
+    this.maxAgeMs = maxAgeMs;
     this.capacity = Math.min(maxRecords, INITIAL_CAPACITY);
     this.idBytes = new Uint8Array(this.capacity * AUCTION_ID_LENGTH);
     this.windowStart = new Float64Array(this.capacity);
@@ -54,6 +63,11 @@ export class SnapshotOutbox {
     min: number,
     samples: number,
   ): void {
+    const oldestKept = windowStart - this.maxAgeMs;
+    while (this.head < this.tail && this.windowStart[this.head % this.capacity]! < oldestKept) {
+      this.head++;
+      this.dropped++;
+    }
     if (this.size === this.capacity) {
       if (this.capacity < this.maxRecords) this.grow();
       else {
@@ -70,6 +84,22 @@ export class SnapshotOutbox {
     this.min[at] = min;
     this.samples[at] = samples;
     this.tail++;
+  }
+
+  /** Appends a copy of a record still held (one to send again later, after those queued now). */
+  requeue(sequence: number): void {
+    const at = sequence % this.capacity;
+    // Passed by value before `append` may grow or wrap the arrays; the id is read from the old array.
+    this.append(
+      this.idBytes,
+      at * AUCTION_ID_LENGTH,
+      this.windowStart[at]!,
+      this.last[at]!,
+      this.sum[at]!,
+      this.peak[at]!,
+      this.min[at]!,
+      this.samples[at]!,
+    );
   }
 
   /** Forgets every record before `sequence` (they were delivered). */
@@ -101,52 +131,6 @@ export class SnapshotOutbox {
   }
   samplesOf(sequence: number): number {
     return this.samples[sequence % this.capacity]!;
-  }
-
-  /** The records still undelivered, plus the last window flushed, as a file body. */
-  serialize(lastFlushedWindow: number): Buffer {
-    const buffer = Buffer.alloc(HEADER_BYTES + this.size * RECORD_BYTES);
-    buffer.writeUInt32LE(FILE_MAGIC, 0);
-    buffer.writeUInt32LE(FILE_VERSION, 4);
-    buffer.writeDoubleLE(lastFlushedWindow, 8);
-    buffer.writeUInt32LE(this.size, 16);
-    let offset = HEADER_BYTES;
-    for (let seq = this.head; seq < this.tail; seq++) {
-      const at = seq % this.capacity;
-      buffer.set(this.idBytes.subarray(at * AUCTION_ID_LENGTH, (at + 1) * AUCTION_ID_LENGTH), offset);
-      offset += AUCTION_ID_LENGTH;
-      offset = buffer.writeDoubleLE(this.windowStart[at]!, offset);
-      offset = buffer.writeDoubleLE(this.sum[at]!, offset);
-      offset = buffer.writeInt32LE(this.last[at]!, offset);
-      offset = buffer.writeInt32LE(this.peak[at]!, offset);
-      offset = buffer.writeInt32LE(this.min[at]!, offset);
-      offset = buffer.writeUInt8(this.samples[at]!, offset);
-    }
-    return buffer;
-  }
-
-  /** Appends the records of a file body written by `serialize`; returns its last flushed window. */
-  restore(buffer: Buffer): number {
-    if (buffer.length < HEADER_BYTES || buffer.readUInt32LE(0) !== FILE_MAGIC || buffer.readUInt32LE(4) !== FILE_VERSION) {
-      throw new Error('not a snapshot outbox file of this version');
-    }
-    const lastFlushedWindow = buffer.readDoubleLE(8);
-    const count = buffer.readUInt32LE(16);
-    if (buffer.length !== HEADER_BYTES + count * RECORD_BYTES) throw new Error('snapshot outbox file is truncated');
-    for (let i = 0, offset = HEADER_BYTES; i < count; i++, offset += RECORD_BYTES) {
-      const values = offset + AUCTION_ID_LENGTH;
-      this.append(
-        buffer,
-        offset,
-        buffer.readDoubleLE(values),
-        buffer.readInt32LE(values + 16),
-        buffer.readDoubleLE(values + 8),
-        buffer.readInt32LE(values + 20),
-        buffer.readInt32LE(values + 24),
-        buffer.readUInt8(values + 28),
-      );
-    }
-    return lastFlushedWindow;
   }
 
   private grow(): void {
