@@ -47,6 +47,12 @@ const SocketEnvSchema = Type.Object({
   RETRY_MAX_MS: Type.Integer({ minimum: 10, default: 60_000, description: 'longest retry delay (ms)' }),
   LOOKUP_TTL_MS: Type.Integer({ minimum: 0, default: 60_000, description: 'how long a known auction is cached (ms)' }),
   LOOKUP_NEGATIVE_TTL_MS: Type.Integer({ minimum: 0, default: 5_000, description: 'how long an unknown auction is cached (ms)' }),
+  LOOKUP_CACHE_ENTRIES: Type.Integer({ minimum: 1, default: 100_000, description: 'known and, apart, unknown auctions cached at most' }),
+  MAX_PENDING_LOOKUPS: Type.Integer({
+    minimum: 1,
+    default: 256,
+    description: 'auction lookups under way at once; joins to other uncached auctions beyond it are refused with 1013',
+  }),
   SHUTDOWN_FLUSH_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 5_000, description: 'time given to the last flush at shutdown (ms)' }),
   LOG_LEVEL: LogLevelSchema,
 });

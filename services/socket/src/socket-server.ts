@@ -85,7 +85,13 @@ export async function startSocketServer(config: SocketConfig, log: Logger): Prom
   const liveFeed = new LiveFeed({
     slots,
     counts,
-    directory: new AuctionDirectory({ client, ttlMs: config.LOOKUP_TTL_MS, negativeTtlMs: config.LOOKUP_NEGATIVE_TTL_MS }),
+    directory: new AuctionDirectory({
+      client,
+      ttlMs: config.LOOKUP_TTL_MS,
+      negativeTtlMs: config.LOOKUP_NEGATIVE_TTL_MS,
+      maxEntries: config.LOOKUP_CACHE_ENTRIES,
+      maxPendingLookups: config.MAX_PENDING_LOOKUPS,
+    }),
     encoder,
     broadcaster,
     metrics,

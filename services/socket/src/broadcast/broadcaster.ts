@@ -16,6 +16,7 @@ export interface Publisher {
 export class Broadcaster {
   private readonly lastPublished: Int32Array;
   private timer: NodeJS.Timeout | undefined;
+  private afterPublishing: () => void = () => undefined;
 
   constructor(
     private readonly publisher: Publisher,
@@ -46,9 +47,18 @@ export class Broadcaster {
     this.lastPublished[slot] = count;
   }
 
+  /**
+   * Runs `listener` at the end of every tick, when every topic has heard its auction's count:
+   * viewers who joined since can be subscribed then without hearing a count twice.
+   */
+  onPublished(listener: () => void): void {
+    this.afterPublishing = listener;
+  }
+
   readonly tick = (): void => {
     this.encoder.setTime(Date.now());
     this.counts.forEachChanged(this.publishIfChanged);
+    this.afterPublishing();
   };
 
   private readonly publishIfChanged = (slot: number): void => {

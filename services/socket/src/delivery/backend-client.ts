@@ -12,11 +12,16 @@ export type BatchResult =
 export type LookupResult = { readonly found: true; readonly auction: AuctionLookup } | { readonly found: false };
 
 /**
- * The backend's internal API over one long-lived undici Pool (keep-alive, bounded timeouts).
+ * The backend's internal API over long-lived undici Pools (keep-alive, bounded timeouts).
  * Every response body is consumed, or the connection could not be reused.
  */
 export class BackendClient {
   private readonly pool: Pool;
+  /**
+   * Lookups have their own connections: a flood of joins to made-up auctions must not queue
+   * snapshots, and a slow batch must not keep a viewer waiting for its answer.
+   */
+  private readonly lookupPool: Pool;
   private readonly headers: Record<string, string>;
 
   constructor(origin: string, internalApiKey: string) {
@@ -26,6 +31,14 @@ export class BackendClient {
       headersTimeout: 15_000,
       bodyTimeout: 15_000,
       connectTimeout: 5_000,
+    });
+    this.lookupPool = new Pool(origin, {
+      connections: 8,
+      keepAliveTimeout: 30_000,
+      // A viewer's upgrade waits for this answer: fail soon and let it retry (1013).
+      headersTimeout: 5_000,
+      bodyTimeout: 5_000,
+      connectTimeout: 2_000,
     });
     this.headers = { [INTERNAL_API_KEY_HEADER]: internalApiKey };
   }
@@ -51,7 +64,7 @@ export class BackendClient {
   }
 
   async lookupAuction(auctionId: string): Promise<LookupResult> {
-    const response = await this.pool.request({
+    const response = await this.lookupPool.request({
       method: 'GET',
       path: `/api/v1/internal/auctions/${auctionId}`,
       headers: this.headers,
@@ -76,8 +89,8 @@ export class BackendClient {
     }
   }
 
-  close(): Promise<void> {
-    return this.pool.close();
+  async close(): Promise<void> {
+    await Promise.all([this.pool.close(), this.lookupPool.close()]);
   }
 }
 

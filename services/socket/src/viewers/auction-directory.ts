@@ -1,36 +1,44 @@
 import type { BackendClient } from '../delivery/backend-client.js';
 
-interface Entry {
-  readonly exists: boolean;
-  readonly expiresAt: number;
-}
-
 export interface AuctionDirectoryOptions {
   readonly client: Pick<BackendClient, 'lookupAuction'>;
   readonly ttlMs: number;
   readonly negativeTtlMs: number;
-  readonly maxEntries?: number;
+  /** Auctions remembered of each kind: known ones and unknown ones are bounded apart. */
+  readonly maxEntries: number;
+  /** Lookups of different auctions under way at once; more are refused rather than queued. */
+  readonly maxPendingLookups: number;
 }
 
 /**
  * Answers "does this auction exist?" from the backend's internal lookup, caching both answers
- * (unknown ones briefly) and sharing one request among concurrent askers. When the backend
- * cannot be reached, an expired "yes" is still trusted: viewers of a known auction keep
- * watching through a backend outage.
+ * (unknown ones briefly) and sharing one request among concurrent askers. Known and unknown
+ * auctions live in separate maps, each dropping its oldest entry when full, so that a flood of
+ * made-up ids can only push out other made-up ids. When the backend cannot be reached, an
+ * expired "yes" is still trusted: viewers of a known auction keep watching through an outage.
+ * Expiry runs on the monotonic clock: a wall clock stepped back must not keep answers longer.
  */
 export class AuctionDirectory {
-  private readonly entries = new Map<string, Entry>();
+  private readonly known: BoundedExpiries;
+  private readonly unknown: BoundedExpiries;
   private readonly pending = new Map<string, Promise<boolean>>();
-  private readonly maxEntries: number;
 
   constructor(private readonly options: AuctionDirectoryOptions) {
-    this.maxEntries = options.maxEntries ?? 100_000;
+    this.known = new BoundedExpiries(options.maxEntries);
+    this.unknown = new BoundedExpiries(options.maxEntries);
   }
 
   /** The fresh cached answer, or undefined when the backend must be asked. */
-  cached(auctionId: string, now = Date.now()): boolean | undefined {
-    const entry = this.entries.get(auctionId);
-    return entry !== undefined && entry.expiresAt > now ? entry.exists : undefined;
+  cached(auctionId: string): boolean | undefined {
+    const now = performance.now();
+    if ((this.known.expiresAt(auctionId) ?? 0) > now) return true;
+    if ((this.unknown.expiresAt(auctionId) ?? 0) > now) return false;
+    return undefined;
+  }
+
+  /** False when asking about this auction would exceed the pending lookups allowed. */
+  canAsk(auctionId: string): boolean {
+    return this.pending.size < this.options.maxPendingLookups || this.pending.has(auctionId);
   }
 
   exists(auctionId: string): Promise<boolean> {
@@ -49,17 +57,42 @@ export class AuctionDirectory {
     try {
       exists = (await this.options.client.lookupAuction(auctionId)).found;
     } catch (error) {
-      if (this.entries.get(auctionId)?.exists === true) return true;
+      if (this.known.expiresAt(auctionId) !== undefined) return true;
       throw error;
     }
-    const ttl = exists ? this.options.ttlMs : this.options.negativeTtlMs;
-    this.entries.delete(auctionId);
-    this.entries.set(auctionId, { exists, expiresAt: Date.now() + ttl });
-    if (this.entries.size > this.maxEntries) {
-      // Maps iterate in insertion order: the first key is the least recently refreshed.
+    const now = performance.now();
+    if (exists) {
+      this.unknown.delete(auctionId);
+      this.known.set(auctionId, now + this.options.ttlMs);
+    } else {
+      this.known.delete(auctionId);
+      this.unknown.set(auctionId, now + this.options.negativeTtlMs);
+    }
+    return exists;
+  }
+}
+
+/** Id → expiry, at most `capacity` of them; the least recently set goes first. */
+class BoundedExpiries {
+  private readonly entries = new Map<string, number>();
+
+  constructor(private readonly capacity: number) {}
+
+  expiresAt(id: string): number | undefined {
+    return this.entries.get(id);
+  }
+
+  set(id: string, expiresAt: number): void {
+    // Deleted first so that the id moves to the end of the Map's insertion order.
+    this.entries.delete(id);
+    this.entries.set(id, expiresAt);
+    if (this.entries.size > this.capacity) {
       const oldest = this.entries.keys().next();
       if (oldest.done !== true) this.entries.delete(oldest.value);
     }
-    return exists;
+  }
+
+  delete(id: string): void {
+    this.entries.delete(id);
   }
 }

@@ -18,6 +18,12 @@ import type { AuctionDirectory } from './auction-directory.js';
 const CLIENT_MESSAGE_BUDGET = 10;
 const CLIENT_MESSAGE_WINDOW_MS = 10_000;
 const MAX_CLIENT_MESSAGE_BYTES = 512;
+/**
+ * What uWS reads of one client message. Anything above it uWS cuts off at the frame header
+ * without a close frame (1006, and it would reserve the whole frame's length first), so it is
+ * kept well above MAX_CLIENT_MESSAGE_BYTES: messages in between are read and answered with 1009.
+ */
+const MAX_READ_MESSAGE_BYTES = 16 * 1024;
 /** Above this many unsent bytes a viewer is skipped by publishes; `drain` catches it up. */
 const MAX_BACKPRESSURE_BYTES = 64 * 1024;
 
@@ -27,7 +33,10 @@ export interface ViewerData {
   /** Close code to end the connection with as soon as it opens; 0 for an accepted viewer. */
   rejectCode: number;
   rejectReason: string;
+  /** The count this viewer was last sent directly (at join, or after a drain). */
+  toldCount: number;
   messages: number;
+  /** Start of the message budget's window, on the monotonic clock. */
   messagesSince: number;
 }
 
@@ -39,26 +48,35 @@ export interface LiveFeedOptions {
   readonly broadcaster: Broadcaster;
   readonly metrics: SocketMetrics;
   readonly log: Logger;
+  /** Open viewers accepted at most; connections still waiting for a lookup do not count. */
   readonly maxConnections: number;
 }
 
 /**
  * `ws://…/auctions/:id/live`: checks the auction, counts the viewer in the server's own
- * counters, subscribes it to the auction's topic and tells it the count at once. Refusals are
- * WebSocket close codes (a browser cannot read an HTTP status), so refused connections are
- * upgraded and then ended right away.
+ * counters, tells it the count at once and subscribes it to the auction's topic after the next
+ * publish (so that it never hears the same count twice). Refusals are WebSocket close codes (a
+ * browser cannot read an HTTP status), so refused connections are upgraded and then ended right
+ * away. An auction that holds a slot (it had viewers this window or the last) is accepted
+ * without asking anyone: its viewers keep coming through a backend outage or a flood of lookups.
  */
 export class LiveFeed {
   private readonly sockets = new Set<WebSocket<ViewerData>>();
-  private pendingUpgrades = 0;
+  /** Joined since the last tick: told their count directly, not yet subscribed. */
+  private readonly newcomers: WebSocket<ViewerData>[] = [];
+  /** Set while an upgrade runs inside our own cork; see `endAfterCork`. */
+  private upgradingInCork = false;
+  private endAfterCork: WebSocket<ViewerData> | undefined;
   private closing = false;
 
-  constructor(private readonly options: LiveFeedOptions) {}
+  constructor(private readonly options: LiveFeedOptions) {
+    options.broadcaster.onPublished(this.admitNewcomers);
+  }
 
   behavior(): WebSocketBehavior<ViewerData> {
     return {
       compression: uWS.DISABLED,
-      maxPayloadLength: MAX_CLIENT_MESSAGE_BYTES,
+      maxPayloadLength: MAX_READ_MESSAGE_BYTES,
       maxBackpressure: MAX_BACKPRESSURE_BYTES,
       closeOnBackpressureLimit: 0, // a number in these typings; 0 = keep the viewer, skip it
       idleTimeout: 120,
@@ -87,58 +105,83 @@ export class LiveFeed {
       res.upgrade(data, key, protocol, extensions, context);
     };
 
-    const { directory, counts, maxConnections } = this.options;
+    const { directory, counts, slots, maxConnections } = this.options;
     const auctionId = rawId.toLowerCase();
-    const known = directory.cached(auctionId);
     if (this.closing) accept(refusal(CloseCode.goingAway, 'server shutting down'));
-    else if (counts.connections + this.pendingUpgrades >= maxConnections) {
+    else if (counts.connections >= maxConnections) {
       accept(this.refuse('at_capacity', CloseCode.tryAgainLater, 'server at capacity'));
     } else if (!OBJECT_ID_PATTERN.test(rawId)) {
       accept(this.refuse('malformed_id', CloseCode.malformedAuctionId, 'malformed auction id'));
-    } else if (known !== undefined) {
-      accept(known ? viewer(auctionId) : this.refuse('unknown_auction', CloseCode.unknownAuction, 'unknown auction'));
+    } else if (slots.slotOf(auctionId) >= 0) {
+      accept(viewer(auctionId));
     } else {
-      this.lookUpThenAccept(res, auctionId, accept);
+      const known = directory.cached(auctionId);
+      if (known !== undefined) {
+        accept(known ? viewer(auctionId) : this.refuse('unknown_auction', CloseCode.unknownAuction, 'unknown auction'));
+      } else if (!directory.canAsk(auctionId)) {
+        accept(this.refuse('at_capacity', CloseCode.tryAgainLater, 'too many auction lookups'));
+      } else {
+        this.lookUpThenAccept(res, auctionId, accept);
+      }
     }
   };
 
   /** The backend must be asked: `res` may be aborted meanwhile, and the upgrade is corked. */
   private lookUpThenAccept(res: HttpResponse, auctionId: string, accept: (data: ViewerData) => void): void {
-    const { directory, metrics } = this.options;
+    const { directory, metrics, counts, maxConnections } = this.options;
     let aborted = false;
     res.onAborted(() => {
       aborted = true;
     });
-    this.pendingUpgrades++;
     directory.exists(auctionId).then(
       (exists) => {
-        this.pendingUpgrades--;
         if (aborted) return;
-        res.cork(() => {
-          accept(exists ? viewer(auctionId) : this.refuse('unknown_auction', CloseCode.unknownAuction, 'unknown auction'));
+        this.upgradeInCork(res, () => {
+          if (!exists) accept(this.refuse('unknown_auction', CloseCode.unknownAuction, 'unknown auction'));
+          else if (counts.connections >= maxConnections) accept(this.refuse('at_capacity', CloseCode.tryAgainLater, 'server at capacity'));
+          else accept(viewer(auctionId));
         });
       },
       (error: unknown) => {
-        this.pendingUpgrades--;
         this.options.log.warn({ auctionId, err: error }, 'auction lookup failed; viewer asked to retry');
         if (aborted) return;
         metrics.rejected.lookup_failed++;
-        res.cork(() => {
+        this.upgradeInCork(res, () => {
           accept(refusal(CloseCode.tryAgainLater, 'auction lookup unavailable'));
         });
       },
     );
   }
 
+  /**
+   * uWS sends the TCP FIN of `ws.end()` at once only when the socket is not corked; a socket
+   * ended inside `res.cork()` gets its close frame but keeps its connection until the idle
+   * timeout (16 s here), which standard clients wait for. So a connection that `open` refuses
+   * during our own cork is ended right after it.
+   */
+  private upgradeInCork(res: HttpResponse, upgrade: () => void): void {
+    this.upgradingInCork = true;
+    try {
+      res.cork(upgrade);
+    } finally {
+      this.upgradingInCork = false;
+    }
+    const ws = this.endAfterCork;
+    if (ws === undefined) return;
+    this.endAfterCork = undefined;
+    const data = ws.getUserData();
+    ws.end(data.rejectCode, data.rejectReason);
+  }
+
   private readonly open = (ws: WebSocket<ViewerData>): void => {
     const data = ws.getUserData();
     if (data.rejectCode !== 0) {
-      ws.end(data.rejectCode, data.rejectReason);
+      this.end(ws, data.rejectCode, data.rejectReason);
       return;
     }
     // An upgrade whose lookup was still under way when shutdown began.
     if (this.closing) {
-      ws.end(CloseCode.goingAway, 'server shutting down');
+      this.end(ws, CloseCode.goingAway, 'server shutting down');
       return;
     }
     const { slots, counts, broadcaster, encoder, metrics } = this.options;
@@ -146,7 +189,7 @@ export class LiveFeed {
     const slot = slots.acquire(data.auctionId);
     if (slot < 0) {
       metrics.rejected.at_capacity++;
-      ws.end(CloseCode.tryAgainLater, 'too many live auctions');
+      this.end(ws, CloseCode.tryAgainLater, 'too many live auctions');
       return;
     }
     if (isNew) broadcaster.forget(slot);
@@ -154,33 +197,74 @@ export class LiveFeed {
     const count = counts.join(slot);
     metrics.joins++;
     this.sockets.add(ws);
-    ws.subscribe(slots.topicOf(slot));
     encoder.setTime(Date.now());
     ws.send(encoder.encode(slots.idBytes, slot * AUCTION_ID_LENGTH, count), false);
+    data.toldCount = count;
+    // Subscribed after the next publish, which the topic's older viewers need and this one does not.
+    this.newcomers.push(ws);
     // Alone on its topic, the newcomer is everyone who needs to know: no broadcast for it.
     if (count === 1) broadcaster.told(slot, count);
   };
 
-  private readonly message = (ws: WebSocket<ViewerData>): void => {
+  /** Ends `ws` from `open`: at once, or after our cork when inside it (see `upgradeInCork`). */
+  private end(ws: WebSocket<ViewerData>, code: number, reason: string): void {
+    if (!this.upgradingInCork) {
+      ws.end(code, reason);
+      return;
+    }
     const data = ws.getUserData();
-    const now = Date.now();
+    data.rejectCode = code;
+    data.rejectReason = reason;
+    this.endAfterCork = ws;
+  }
+
+  /**
+   * After a tick's publishes every topic has heard its auction's count: each newcomer joins its
+   * topic now and is sent the count only when it differs from the one it was told.
+   */
+  private readonly admitNewcomers = (): void => {
+    const { newcomers } = this;
+    if (newcomers.length === 0) return;
+    const { slots, counts, encoder } = this.options;
+    for (const ws of newcomers) {
+      if (!this.sockets.has(ws)) continue; // gone before its first tick
+      const data = ws.getUserData();
+      ws.subscribe(slots.topicOf(data.slot));
+      const count = counts.countAt(data.slot);
+      if (count === data.toldCount) continue;
+      ws.send(encoder.encode(slots.idBytes, data.slot * AUCTION_ID_LENGTH, count), false);
+    }
+    newcomers.length = 0;
+  };
+
+  private readonly message = (ws: WebSocket<ViewerData>, message: ArrayBuffer): void => {
+    const data = ws.getUserData();
+    const { metrics } = this.options;
+    if (message.byteLength > MAX_CLIENT_MESSAGE_BYTES) {
+      metrics.clientsClosedForMisuse++;
+      ws.end(CloseCode.messageTooBig, 'message too big');
+      return;
+    }
+    // Monotonic: a wall clock stepped back would never reset the budget.
+    const now = performance.now();
     if (now - data.messagesSince > CLIENT_MESSAGE_WINDOW_MS) {
       data.messagesSince = now;
       data.messages = 0;
     }
     if (++data.messages > CLIENT_MESSAGE_BUDGET) {
-      this.options.metrics.clientsClosedForMisuse++;
+      metrics.clientsClosedForMisuse++;
       ws.end(CloseCode.policyViolation, 'too many messages');
     }
   };
 
   /** The viewer's socket buffer emptied: publishes it missed meanwhile are replaced by the count now. */
   private readonly drain = (ws: WebSocket<ViewerData>): void => {
-    const { slot } = ws.getUserData();
-    if (slot < 0 || ws.getBufferedAmount() > 0) return;
+    const data = ws.getUserData();
+    if (data.slot < 0 || ws.getBufferedAmount() > 0) return;
     const { slots, counts, encoder } = this.options;
     encoder.setTime(Date.now());
-    ws.send(encoder.encode(slots.idBytes, slot * AUCTION_ID_LENGTH, counts.countAt(slot)), false);
+    data.toldCount = counts.countAt(data.slot);
+    ws.send(encoder.encode(slots.idBytes, data.slot * AUCTION_ID_LENGTH, data.toldCount), false);
   };
 
   // Never send here: the socket is already closed.
@@ -200,9 +284,9 @@ export class LiveFeed {
 }
 
 function viewer(auctionId: string): ViewerData {
-  return { auctionId, slot: -1, rejectCode: 0, rejectReason: '', messages: 0, messagesSince: Date.now() };
+  return { auctionId, slot: -1, rejectCode: 0, rejectReason: '', toldCount: -1, messages: 0, messagesSince: performance.now() };
 }
 
 function refusal(code: number, reason: string): ViewerData {
-  return { auctionId: '', slot: -1, rejectCode: code, rejectReason: reason, messages: 0, messagesSince: 0 };
+  return { auctionId: '', slot: -1, rejectCode: code, rejectReason: reason, toldCount: -1, messages: 0, messagesSince: 0 };
 }

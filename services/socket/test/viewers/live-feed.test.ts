@@ -61,17 +61,48 @@ describe('the live feed', () => {
     expect((await again.closed).code).toBe(CloseCode.unknownAuction);
   });
 
-  it('closes clients that flood it with messages (1008) or send an oversized one', async () => {
+  it('closes clients that flood it with messages (1008) or send an oversized one (1009, with a close frame)', async () => {
     const auctionId = await database.createAuction();
     const flooder = new Viewer(feed(auctionId));
     await flooder.opened;
     for (let i = 0; i < 20; i++) flooder.socket.send('hello');
     expect((await flooder.closed).code).toBe(CloseCode.policyViolation);
 
-    const big = new Viewer(feed(auctionId));
-    await big.opened;
-    big.socket.send('x'.repeat(4096));
-    expect((await big.closed).code).not.toBe(1000);
+    for (const size of [513, 4096, 16 * 1024]) {
+      const big = new Viewer(feed(auctionId));
+      await big.opened;
+      big.socket.send(Buffer.alloc(size, 'x'));
+      expect(await big.closed).toEqual({ code: CloseCode.messageTooBig, reason: 'message too big' });
+    }
+    const fine = new Viewer(feed(auctionId));
+    await fine.opened;
+    fine.socket.send('x'.repeat(512));
+    await fine.sees(1);
+    await new Promise((resolve) => setTimeout(resolve, 2 * BROADCAST_INTERVAL_MS));
+    expect(fine.socket.readyState).toBe(fine.socket.OPEN);
+    await fine.close();
+  });
+
+  it('tells every viewer each count once: a newcomer hears its count at join and not again from the next publish', async () => {
+    const auctionId = await database.createAuction();
+    const first = new Viewer(feed(auctionId));
+    await first.sees(1);
+    const second = new Viewer(feed(auctionId));
+    await first.sees(2);
+    // Joins within one interval: the later count reaches the earlier newcomers once.
+    const burst = [new Viewer(feed(auctionId)), new Viewer(feed(auctionId)), new Viewer(feed(auctionId))];
+    const everyone = [first, second, ...burst];
+    await Promise.all(everyone.map((viewer) => viewer.sees(5)));
+    await new Promise((resolve) => setTimeout(resolve, 3 * BROADCAST_INTERVAL_MS));
+    expect(second.updates[0]?.count).toBe(2);
+    for (const viewer of everyone) {
+      const counts = viewer.updates.map((update) => update.count);
+      expect(counts.filter((count, i) => count === counts[i - 1])).toEqual([]);
+    }
+    const [leaver, ...stayers] = everyone;
+    await leaver?.close();
+    await Promise.all(stayers.map((viewer) => viewer.sees(4)));
+    await Promise.all(stayers.map((viewer) => viewer.close()));
   });
 
   it('500 viewers joining within a second all end with 500, each told O(intervals) times, not O(joins)', async () => {

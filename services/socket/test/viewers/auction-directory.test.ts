@@ -1,0 +1,78 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { CloseCode } from '@viewer-analytics/shared';
+import { BackendClient } from '../../src/delivery/backend-client.js';
+import { AuctionDirectory } from '../../src/viewers/auction-directory.js';
+import { INTERNAL_API_KEY, liveUrl, useSocketStack, Viewer } from '../harness.js';
+import { standardClose } from '../standard-client.js';
+
+const randomId = (): string => randomBytes(12).toString('hex');
+
+describe('auction lookups under a flood of made-up ids', () => {
+  const stack = useSocketStack(import.meta.filename, {
+    MAX_CONNECTIONS: '3',
+    MAX_PENDING_LOOKUPS: '2',
+    LOOKUP_CACHE_ENTRIES: '10',
+    LOOKUP_TTL_MS: '0', // every join of an auction without viewers asks the backend
+  });
+  const { database } = stack;
+  const feed = (auctionId: string): string => liveUrl(stack.server, auctionId);
+
+  it('keeps a known auction known through an outage, however many unknown ids came after it', async () => {
+    const client = new BackendClient(stack.backend.url, INTERNAL_API_KEY);
+    const directory = new AuctionDirectory({ client, ttlMs: 0, negativeTtlMs: 60_000, maxEntries: 10, maxPendingLookups: 100 });
+    const known = await database.createAuction();
+    expect(await directory.exists(known)).toBe(true);
+    for (let i = 0; i < 50; i++) expect(await directory.exists(randomId())).toBe(false);
+    await stack.backend.stop();
+    try {
+      expect(await directory.exists(known)).toBe(true);
+      await expect(directory.exists(randomId())).rejects.toThrow();
+    } finally {
+      await stack.backend.start();
+      await client.close();
+    }
+  });
+
+  it('accepts new viewers of a watched auction during an outage, after a flood of unknown ids', async () => {
+    const watched = await database.createAuction();
+    const first = new Viewer(feed(watched));
+    await first.sees(1);
+    for (let i = 0; i < 30; i++) expect((await standardClose(feed(randomId()))).code).toBe(CloseCode.unknownAuction);
+    await stack.backend.stop();
+    try {
+      const second = new Viewer(feed(watched));
+      await Promise.all([first.sees(2), second.sees(2)]);
+      expect((await standardClose(feed(randomId()))).code).toBe(CloseCode.tryAgainLater);
+      await second.close();
+    } finally {
+      await stack.backend.start();
+    }
+    await first.close();
+  });
+
+  it('bounds lookups under way on their own: they neither fill the server nor turn viewers of a watched auction away', async () => {
+    const watched = await database.createAuction();
+    const first = new Viewer(feed(watched));
+    await first.sees(1);
+    stack.backend.signal('SIGSTOP'); // lookups now wait for an answer
+    const waiting: Viewer[] = [];
+    try {
+      waiting.push(new Viewer(feed(randomId())), new Viewer(feed(randomId())));
+      await sleep(200);
+      const third = await standardClose(feed(randomId()));
+      expect(third).toMatchObject({ code: CloseCode.tryAgainLater, reason: 'too many auction lookups' });
+      expect(third.ms).toBeLessThan(1_000);
+      // MAX_CONNECTIONS is 3: one viewer and two lookups under way leave room for two more viewers.
+      const more = [new Viewer(feed(watched)), new Viewer(feed(watched))];
+      await Promise.all([first, ...more].map((viewer) => viewer.sees(3)));
+      expect((await standardClose(feed(watched))).code).toBe(CloseCode.tryAgainLater);
+      await Promise.all(more.map((viewer) => viewer.close()));
+    } finally {
+      stack.backend.signal('SIGCONT');
+    }
+    for (const viewer of waiting) expect((await viewer.closed).code).toBe(CloseCode.unknownAuction);
+    await first.close();
+  });
+});
