@@ -3,6 +3,15 @@ import { AUCTION_ID_LENGTH } from '../auctions/auction-slots.js';
 import type { ViewerCountSource } from '../auctions/viewer-counts.js';
 import type { SnapshotOutbox } from '../delivery/snapshot-outbox.js';
 
+export interface SamplerClock {
+  /** Wall-clock time (ms since the epoch): it names samples and windows, nothing else. */
+  wall(): number;
+  /** Monotonic time (ms): it times the intervals; a step of the wall clock does not move it. */
+  monotonic(): number;
+}
+
+const systemClock: SamplerClock = { wall: () => Date.now(), monotonic: () => performance.now() };
+
 export interface SamplerOptions {
   readonly slots: AuctionSlots;
   readonly counts: ViewerCountSource;
@@ -13,6 +22,8 @@ export interface SamplerOptions {
   readonly isIdle: (slot: number) => boolean;
   /** Called after a window's snapshots went into the outbox. */
   readonly onWindowClosed: (windowStart: number, snapshots: number) => void;
+  /** The system's clocks unless a test steps them. */
+  readonly clock?: SamplerClock;
 }
 
 /**
@@ -20,6 +31,16 @@ export interface SamplerOptions {
  * (min, max, sum, last, samples: flat typed arrays, one slot per auction, reused). When a new
  * window begins, the finished one goes into the outbox as one snapshot per auction. An auction
  * nobody watches is sampled until one full window of zeros went out; then its slot is freed.
+ *
+ * The monotonic clock decides how many samples are due, the wall clock only what they are
+ * called, so that a step of the wall clock neither stops sampling nor makes up samples:
+ * - a step back of less than a window: the marks go on from the last one, ahead of the wall
+ *   clock by at most the step, and the timer waits up to half an interval longer each tick
+ *   until the wall clock has caught up;
+ * - a step back of a window or more: the open window closes and the marks follow the wall
+ *   clock again (a window named again is stored once: the backend keeps the first snapshot);
+ * - a jump ahead: the open window closes early and the next sample takes the mark the wall
+ *   clock names; the marks jumped over get no samples (nothing happened to fill them).
  */
 export class Sampler {
   readonly windowMs: number;
@@ -28,13 +49,17 @@ export class Sampler {
   private readonly sum: Float64Array;
   private readonly last: Int32Array;
   private readonly taken: Uint8Array;
+  private readonly clock: SamplerClock;
   private currentWindow = -1;
   private lastSampleAt = -1;
+  /** When (monotonic) the timer was set to fire; -1 before the first tick. */
+  private dueAt = -1;
   private skipThrough = -1;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: SamplerOptions) {
     const capacity = options.slots.capacity;
+    this.clock = options.clock ?? systemClock;
     this.windowMs = options.intervalMs * options.samplesPerWindow;
     this.min = new Int32Array(capacity);
     this.max = new Int32Array(capacity);
@@ -52,7 +77,9 @@ export class Sampler {
   }
 
   start(): void {
-    this.schedule(Date.now());
+    const interval = this.options.intervalMs;
+    const wall = this.clock.wall();
+    this.arm((Math.floor(wall / interval) + 1) * interval - wall);
   }
 
   stop(): void {
@@ -62,9 +89,11 @@ export class Sampler {
 
   /** Takes the sample due at `at`, a multiple of the interval. */
   sample(at: number): void {
-    if (at <= this.lastSampleAt) return;
-    this.lastSampleAt = at;
     const windowStart = at - (at % this.windowMs);
+    // A mark taken already, or an earlier one of the same window, would give the window more
+    // samples than it has marks. An earlier window is fine: the wall clock stepped back.
+    if (at <= this.lastSampleAt && windowStart === this.lastSampleAt - (this.lastSampleAt % this.windowMs)) return;
+    this.lastSampleAt = at;
     if (windowStart !== this.currentWindow) {
       this.closeWindow();
       this.currentWindow = windowStart;
@@ -121,27 +150,37 @@ export class Sampler {
     return windowStart;
   }
 
-  private schedule(now: number): void {
-    const interval = this.options.intervalMs;
-    const next = (Math.floor(now / interval) + 1) * interval;
-    this.timer = setTimeout(this.tick, next - now);
-  }
-
   /**
-   * Takes the samples due at `now`: the last mark, and the marks a stalled event loop made the
-   * timer miss (up to a window's worth), with the count now, the best one known, so that a
+   * Takes the samples due now and returns the delay (ms) until the next ones: the mark the timer
+   * fired for, and the marks a stalled event loop made it miss (as many as the monotonic clock
+   * says passed, up to a window's worth), with the count now, the best one known, so that a
    * window does not lose samples to a busy process.
    */
-  sampleDue(now: number): void {
+  sampleDue(): number {
     const { intervalMs, samplesPerWindow } = this.options;
-    const due = now - (now % intervalMs);
-    const first = this.lastSampleAt < 0 ? due : Math.max(this.lastSampleAt + intervalMs, due - (samplesPerWindow - 1) * intervalMs);
-    for (let at = first; at <= due; at += intervalMs) this.sample(at);
+    const wall = this.clock.wall();
+    const monotonic = this.clock.monotonic();
+    // Nearest, not last: a timer may fire a little before its mark.
+    const mark = Math.round(wall / intervalMs) * intervalMs;
+    const missed = this.dueAt < 0 ? 0 : Math.min(samplesPerWindow - 1, Math.max(0, Math.round((monotonic - this.dueAt) / intervalMs)));
+    if (this.lastSampleAt < 0) this.sample(mark);
+    else if (mark > this.lastSampleAt) {
+      for (let at = Math.max(this.lastSampleAt + intervalMs, mark - missed * intervalMs); at <= mark; at += intervalMs) this.sample(at);
+    } else if (this.lastSampleAt - mark < this.windowMs) this.sample(this.lastSampleAt + intervalMs);
+    else this.sample(mark);
+    // Aimed at the wall clock's next mark, but never less than half an interval nor more than
+    // one and a half away: how a sampler ahead of a stepped-back wall clock lets it catch up.
+    const delay = Math.min(Math.max(this.lastSampleAt + intervalMs - wall, intervalMs / 2), intervalMs * 1.5);
+    this.dueAt = monotonic + delay;
+    return delay;
+  }
+
+  private arm(delay: number): void {
+    this.dueAt = this.clock.monotonic() + delay;
+    this.timer = setTimeout(this.tick, delay);
   }
 
   private readonly tick = (): void => {
-    const now = Date.now();
-    this.sampleDue(now);
-    this.schedule(now);
+    this.timer = setTimeout(this.tick, this.sampleDue());
   };
 }

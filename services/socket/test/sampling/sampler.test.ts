@@ -3,7 +3,7 @@ import { AuctionSlots } from '../../src/auctions/auction-slots.js';
 import { LocalViewerCounts } from '../../src/auctions/viewer-counts.js';
 import { roundedAverage } from '../../src/encoding/ascii.js';
 import { SnapshotOutbox } from '../../src/delivery/snapshot-outbox.js';
-import { Sampler } from '../../src/sampling/sampler.js';
+import { Sampler, type SamplerClock } from '../../src/sampling/sampler.js';
 
 const INTERVAL = 5_000;
 const SAMPLES = 12;
@@ -11,12 +11,39 @@ const WINDOW = INTERVAL * SAMPLES;
 const T0 = Date.parse('2025-10-21T14:15:00.000Z');
 const A = '665f1c2a9b1e8a0012345678';
 
-function rig() {
+/** A wall clock a test can step, beside a monotonic clock only time moves. */
+class SteppedClock implements SamplerClock {
+  private monotonicNow = 1_000;
+
+  constructor(private wallNow: number) {}
+
+  wall(): number {
+    return this.wallNow;
+  }
+
+  monotonic(): number {
+    return this.monotonicNow;
+  }
+
+  /** Time passes: both clocks move. */
+  pass(ms: number): void {
+    this.wallNow += ms;
+    this.monotonicNow += ms;
+  }
+
+  /** Someone sets the wall clock (NTP, an operator): only it moves. */
+  step(ms: number): void {
+    this.wallNow += ms;
+  }
+}
+
+function rig(clock = new SteppedClock(T0)) {
   const slots = new AuctionSlots(8);
   const counts = new LocalViewerCounts(8);
-  const outbox = new SnapshotOutbox(1_000);
+  const outbox = new SnapshotOutbox({ maxRecords: 1_000, maxAgeMs: Number.POSITIVE_INFINITY });
   const closed: [number, number][] = [];
   const sampler = new Sampler({
+    clock,
     slots,
     counts,
     outbox,
@@ -44,7 +71,11 @@ function rig() {
     }
     return out;
   };
-  return { slots, counts, outbox, sampler, setCount, records, closed };
+  /** Runs the sampler's timer for `ticks` ticks, as setTimeout would (on time unless `late`). */
+  const run = (ticks: number, late = 0): void => {
+    for (let i = 0; i < ticks; i++) clock.pass(sampler.sampleDue() + late);
+  };
+  return { slots, counts, outbox, sampler, setCount, records, closed, clock, run };
 }
 
 describe('Sampler', () => {
@@ -130,25 +161,70 @@ describe('Sampler', () => {
   });
 
   it('takes the marks a stalled event loop made its timer miss, so the window stays full', () => {
-    const { slots, sampler, setCount, records } = rig();
+    const { slots, sampler, setCount, records, clock } = rig(new SteppedClock(T0 + 3));
     setCount(slots.acquire(A), 4);
-    sampler.sampleDue(T0 + 3);
-    sampler.sampleDue(T0 + 3 * INTERVAL + 1_234); // the loop was blocked past three marks
-    sampler.sampleDue(T0 + 4 * INTERVAL - 1); // a timer a millisecond early takes nothing twice
+    clock.pass(sampler.sampleDue() + 2 * INTERVAL + 1_234); // the loop was blocked past two more marks
+    clock.pass(sampler.sampleDue() - 1); // a timer a millisecond early takes the mark it was set for, once
+    sampler.sampleDue();
     sampler.closeWindow();
-    expect(records().map((r) => [r.timestamp, r.sampleCount])).toEqual([[new Date(T0).toISOString(), 4]]);
+    expect(records().map((r) => [r.timestamp, r.sampleCount])).toEqual([[new Date(T0).toISOString(), 5]]);
   });
 
   it('catches up at most one window after a very long stall', () => {
-    const { slots, sampler, setCount, records } = rig();
+    const { slots, sampler, setCount, records, clock } = rig();
     setCount(slots.acquire(A), 2);
-    sampler.sampleDue(T0);
-    sampler.sampleDue(T0 + 10 * WINDOW + 2 * INTERVAL);
+    clock.pass(sampler.sampleDue() + 10 * WINDOW + INTERVAL);
+    sampler.sampleDue();
     sampler.closeWindow();
     expect(records().map((r) => [r.timestamp, r.sampleCount])).toEqual([
       [new Date(T0).toISOString(), 1],
       [new Date(T0 + 9 * WINDOW).toISOString(), 9],
       [new Date(T0 + 10 * WINDOW).toISOString(), 3],
+    ]);
+  });
+
+  it('keeps sampling every interval when the wall clock steps back less than a window, and loses no sample', () => {
+    const { slots, sampler, setCount, records, clock, run } = rig();
+    setCount(slots.acquire(A), 3);
+    run(20);
+    clock.step(-40_000);
+    run(40);
+    // Ahead of the wall clock by the step at first, it is back on the wall clock's marks by now:
+    // the sample due now is named by the wall clock, and the next is one interval away.
+    expect(clock.wall() % INTERVAL).toBe(0);
+    expect(sampler.sampleDue()).toBe(INTERVAL);
+    sampler.closeWindow();
+    const stored = records();
+    // One sample per tick, each window at most full, no window named twice.
+    expect(stored.reduce((sum, r) => sum + r.sampleCount, 0)).toBe(61);
+    expect(Math.max(...stored.map((r) => r.sampleCount))).toBeLessThanOrEqual(SAMPLES);
+    expect(new Set(stored.map((r) => r.timestamp)).size).toBe(stored.length);
+  });
+
+  it('keeps sampling every interval when the wall clock steps back an hour: windows follow the wall clock', () => {
+    const { slots, sampler, setCount, records, clock, run } = rig();
+    setCount(slots.acquire(A), 3);
+    run(12); // one full window from T0
+    clock.step(-3_600_000);
+    run(12);
+    sampler.closeWindow();
+    expect(records().map((r) => [r.timestamp, r.sampleCount])).toEqual([
+      [new Date(T0).toISOString(), 12],
+      [new Date(T0 + WINDOW - 3_600_000).toISOString(), 12],
+    ]);
+  });
+
+  it('makes up no samples when the wall clock jumps ahead: the open window closes early, sampling goes on', () => {
+    const { slots, sampler, setCount, records, clock, run } = rig();
+    setCount(slots.acquire(A), 3);
+    run(5);
+    clock.step(3_600_000);
+    run(12);
+    sampler.closeWindow();
+    expect(records().map((r) => [r.timestamp, r.sampleCount])).toEqual([
+      [new Date(T0).toISOString(), 5],
+      [new Date(T0 + 3_600_000).toISOString(), 7],
+      [new Date(T0 + 3_600_000 + WINDOW).toISOString(), 5],
     ]);
   });
 });
