@@ -1,6 +1,7 @@
 import Type, { type Static, type TObject } from 'typebox';
 import { Value } from 'typebox/value';
 import { MIN_INTERNAL_API_KEY_LENGTH } from './protocol.js';
+import { MAX_SAMPLES_PER_SNAPSHOT } from './schemas/snapshot.js';
 
 // Variables both services read, declared once.
 export const NodeEnvSchema = Type.Enum(['development', 'production', 'test'], {
@@ -15,6 +16,15 @@ export const HostSchema = Type.String({ default: '0.0.0.0', description: 'interf
 export function PortSchema(defaultPort: number) {
   return Type.Integer({ minimum: 0, maximum: 65535, default: defaultPort, description: 'TCP port, 0 for any free one' });
 }
+// The snapshot window is SAMPLE_INTERVAL_MS × SAMPLES_PER_SNAPSHOT: the socket server cuts windows
+// with it and the backend only accepts timestamps on its boundaries, so both must read the same values.
+export const SampleIntervalMsSchema = Type.Integer({ minimum: 10, default: 5000, description: 'time between samples (ms)' });
+export const SamplesPerSnapshotSchema = Type.Integer({
+  minimum: 1,
+  maximum: MAX_SAMPLES_PER_SNAPSHOT,
+  default: 12,
+  description: `samples in one snapshot window, 1 to ${String(MAX_SAMPLES_PER_SNAPSHOT)}`,
+});
 export function SecretSchema(what: string) {
   return Type.String({ minLength: 16, description: `${what}, 16+ characters (${String(MIN_INTERNAL_API_KEY_LENGTH)}+ in production)` });
 }

@@ -6,6 +6,8 @@ import {
   NodeEnvSchema,
   parseEnv,
   PortSchema,
+  SampleIntervalMsSchema,
+  SamplesPerSnapshotSchema,
   SecretSchema,
 } from '@viewer-analytics/shared';
 
@@ -23,6 +25,8 @@ const BackendEnvSchema = Type.Object({
   }),
   INTERNAL_API_KEY: SecretSchema('shared secret of the socket server'),
   JWT_SECRET: SecretSchema('HS256 secret for dashboard tokens'),
+  SAMPLE_INTERVAL_MS: SampleIntervalMsSchema,
+  SAMPLES_PER_SNAPSHOT: SamplesPerSnapshotSchema,
   RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 90, description: 'days snapshots are kept' }),
   RETENTION_PURGE_INTERVAL_MS: Type.Integer({
     minimum: 1000,
@@ -35,10 +39,32 @@ const BackendEnvSchema = Type.Object({
     description: 'socket server URL the live view connects to (ws:// or wss://); empty: the page host on port 8081',
   }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 2 * 1024 * 1024, description: 'largest request body in bytes' }),
+  REQUEST_TIMEOUT_MS: Type.Integer({
+    minimum: 1000,
+    maximum: 600_000,
+    default: 30_000,
+    description: 'longest time a client may take to send a whole request (ms); slower ones get 408',
+  }),
+  RATE_LIMIT_MAX: Type.Integer({
+    minimum: 1,
+    default: 120,
+    description: 'dashboard API requests one user (JWT sub) may make per RATE_LIMIT_WINDOW_MS',
+  }),
+  RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1000, default: 60_000, description: 'window of both rate limits (ms)' }),
+  AUTH_FAILURE_LIMIT_MAX: Type.Integer({
+    minimum: 1,
+    default: 20,
+    description: 'failed authentications (bad token or internal key) one IP may make per RATE_LIMIT_WINDOW_MS before 429s',
+  }),
   LOG_LEVEL: LogLevelSchema,
 });
 
 export type BackendConfig = Readonly<Type.Static<typeof BackendEnvSchema>>;
+
+/** Length of one snapshot window: stored timestamps are multiples of it since the epoch. */
+export function windowMs(config: BackendConfig): number {
+  return config.SAMPLE_INTERVAL_MS * config.SAMPLES_PER_SNAPSHOT;
+}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): BackendConfig {
   const config = parseEnv('backend', BackendEnvSchema, env);

@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin';
+import { SnapshotRejection } from '@viewer-analytics/shared';
 import { Counter, Histogram, renderMetrics } from '../../metrics/prometheus.js';
 
 export const SKIP_REASONS = ['duplicate', 'analytics_disabled', 'unknown_auction'] as const;
@@ -8,6 +9,8 @@ export type SkipReason = (typeof SKIP_REASONS)[number];
 export interface BackendMetrics {
   snapshotsStored(count: number): void;
   snapshotsSkipped(reason: SkipReason, count: number): void;
+  /** Items of a batch refused one by one (the rest of the batch stored), by rejection code. */
+  snapshotsInvalid(code: SnapshotRejection, count: number): void;
   /** An ingest request refused as a whole (nothing stored); `reason` is the error code in lower case. */
   snapshotRequestRejected(reason: string): void;
   /** The Prometheus text exposition of everything counted so far. */
@@ -39,6 +42,11 @@ export default fp(
     );
     const stored = new Counter('viewer_snapshots_stored_total', 'Viewer snapshots written to the database');
     const skipped = new Counter('viewer_snapshots_skipped_total', 'Valid viewer snapshots not stored, by reason', ['reason']);
+    const invalid = new Counter(
+      'viewer_snapshots_invalid_total',
+      'Viewer snapshots of a batch refused one by one (the rest stored), by reason',
+      ['reason'],
+    );
     const rejected = new Counter(
       'viewer_snapshot_requests_rejected_total',
       'Snapshot ingest requests refused as a whole (nothing stored), by reason',
@@ -47,6 +55,7 @@ export default fp(
     // Every series an alert might watch exists from the start, at zero.
     stored.inc({}, 0);
     for (const reason of SKIP_REASONS) skipped.inc({ reason }, 0);
+    for (const code of Object.values(SnapshotRejection)) invalid.inc({ reason: code.toLowerCase() }, 0);
 
     fastify.decorate('metrics', {
       snapshotsStored: (count) => {
@@ -55,10 +64,13 @@ export default fp(
       snapshotsSkipped: (reason, count) => {
         skipped.inc({ reason }, count);
       },
+      snapshotsInvalid: (code, count) => {
+        invalid.inc({ reason: code.toLowerCase() }, count);
+      },
       snapshotRequestRejected: (reason) => {
         rejected.inc({ reason });
       },
-      render: () => renderMetrics([requests, latency, stored, skipped, rejected]),
+      render: () => renderMetrics([requests, latency, stored, skipped, invalid, rejected]),
     } satisfies BackendMetrics);
 
     fastify.addHook('onResponse', async (request, reply) => {

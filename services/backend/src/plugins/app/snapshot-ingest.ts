@@ -1,16 +1,33 @@
 import { ObjectId } from 'mongodb';
 import fp from 'fastify-plugin';
-import { snapshotInvariantViolation, type BatchOutcome, type BatchSnapshot, type Snapshot } from '@viewer-analytics/shared';
-import { validationError } from '../../http-error.js';
+import { Compile } from 'typebox/compile';
+import {
+  BatchSnapshotSchema,
+  SnapshotRejection,
+  snapshotInvariantViolation,
+  type BatchOutcome,
+  type BatchSnapshot,
+  type InvalidSnapshot,
+  type InvariantViolation,
+  type Snapshot,
+  type SnapshotWindowRules,
+} from '@viewer-analytics/shared';
+import { windowMs, type BackendConfig } from '../../config.js';
 import type { SnapshotDocument } from './viewer-analytics-repository.js';
 
 export interface SnapshotIngest {
   /**
-   * Stores the snapshots of auctions with viewer analytics on, in one bulk write after one
-   * lookup of all their auctions, and counts what it did with each. The snapshots must have
-   * passed `assertSnapshotInvariants`.
+   * Checks each item on its own (schema, invariants, window boundary, retention), stores the
+   * valid ones through `store`, and reports the others by index: one bad item costs only itself.
    */
-  ingest(snapshots: readonly BatchSnapshot[]): Promise<BatchOutcome>;
+  ingest(items: readonly unknown[]): Promise<BatchOutcome>;
+  /**
+   * Stores snapshots already checked, of auctions with viewer analytics on, in one bulk write
+   * after one lookup of all their auctions, and counts what it did with each.
+   */
+  store(snapshots: readonly BatchSnapshot[]): Promise<Omit<BatchOutcome, 'invalid'>>;
+  /** The rules JSON Schema cannot express, with this backend's window and retention; undefined when none is broken. */
+  violation(snapshot: Snapshot, nowMs: number): InvariantViolation | undefined;
 }
 
 declare module 'fastify' {
@@ -19,10 +36,20 @@ declare module 'fastify' {
   }
 }
 
-/** The rules JSON Schema cannot express (shared with the socket server), as a 400 naming the field under `path`. */
-export function assertSnapshotInvariants(snapshot: Snapshot, nowMs: number, path: string): void {
-  const violation = snapshotInvariantViolation(snapshot, nowMs);
-  if (violation !== undefined) throw validationError(`${path}/${violation.field}`, violation.message);
+const batchSnapshot = Compile(BatchSnapshotSchema);
+const DAY_MS = 86_400_000;
+
+/** The first schema problem of an item, naming the field like the single route's 400 does. */
+function schemaProblem(index: number, item: unknown): InvalidSnapshot {
+  const [first] = batchSnapshot.Errors(item);
+  const params = (first?.params ?? {}) as { requiredProperties?: string[]; additionalProperties?: string[] };
+  const field = params.requiredProperties?.[0] ?? params.additionalProperties?.[0] ?? first?.instancePath.split('/')[1] ?? '';
+  let message: string;
+  if (field === '') message = 'the item must be an object';
+  else if (first?.keyword === 'required') message = `${field} is required`;
+  else if (first?.keyword === 'additionalProperties' || first?.keyword === 'boolean') message = `${field} is not allowed`;
+  else message = `${field} ${first?.message ?? 'is invalid'}`;
+  return { index, code: SnapshotRejection.invalid, field, message };
 }
 
 /** Only the known fields, with real dates and ids: nothing else from the request reaches the database. */
@@ -40,10 +67,34 @@ function toDocument(snapshot: BatchSnapshot, auction: ObjectId, now: Date): Snap
   };
 }
 
-export default fp(
-  async (fastify) => {
-    fastify.decorate('snapshotIngest', {
-      async ingest(snapshots) {
+export default fp<{ config: BackendConfig }>(
+  async (fastify, { config }) => {
+    const rules: SnapshotWindowRules = { windowMs: windowMs(config), retentionMs: config.RETENTION_DAYS * DAY_MS };
+
+    const ingest: SnapshotIngest = {
+      violation: (snapshot, nowMs) => snapshotInvariantViolation(snapshot, nowMs, rules),
+
+      async ingest(items) {
+        const now = Date.now();
+        const valid: BatchSnapshot[] = [];
+        const invalid: InvalidSnapshot[] = [];
+        items.forEach((item, index) => {
+          if (!batchSnapshot.Check(item)) {
+            invalid.push(schemaProblem(index, item));
+            return;
+          }
+          const violation = ingest.violation(item, now);
+          if (violation === undefined) valid.push(item);
+          else invalid.push({ index, ...violation });
+        });
+        for (const code of [SnapshotRejection.inFuture, SnapshotRejection.invalid]) {
+          fastify.metrics.snapshotsInvalid(code, invalid.filter((item) => item.code === code).length);
+        }
+        return { ...(await ingest.store(valid)), invalid };
+      },
+
+      async store(snapshots) {
+        if (snapshots.length === 0) return { stored: 0, duplicates: 0, disabled: 0, unknown: 0 };
         const auctionIds = new Set(snapshots.map(({ auctionId }) => auctionId.toLowerCase()));
         const enabled = await fastify.auctions.analyticsSettings([...auctionIds].map((id) => new ObjectId(id)));
 
@@ -66,7 +117,8 @@ export default fp(
         fastify.metrics.snapshotsSkipped('unknown_auction', unknown);
         return { stored, duplicates, disabled, unknown };
       },
-    } satisfies SnapshotIngest);
+    };
+    fastify.decorate('snapshotIngest', ingest);
   },
   { name: 'snapshot-ingest', dependencies: ['auctions-repository', 'viewer-analytics-repository', 'metrics'] },
 );

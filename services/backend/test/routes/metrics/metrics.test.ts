@@ -37,7 +37,8 @@ describe('GET /metrics', () => {
     for (const reason of ['duplicate', 'analytics_disabled', 'unknown_auction']) {
       expect(series.get(`viewer_snapshots_skipped_total{reason="${reason}"}`)).toBe(0);
     }
-    for (const name of ['http_requests_total', 'http_request_duration_seconds', 'viewer_snapshots_stored_total', 'viewer_snapshots_skipped_total', 'viewer_snapshot_requests_rejected_total']) {
+    for (const reason of ['snapshot_in_future', 'invalid_snapshot']) expect(series.get(`viewer_snapshots_invalid_total{reason="${reason}"}`)).toBe(0);
+    for (const name of ['http_requests_total', 'http_request_duration_seconds', 'viewer_snapshots_stored_total', 'viewer_snapshots_skipped_total', 'viewer_snapshots_invalid_total', 'viewer_snapshot_requests_rejected_total']) {
       expect(text).toContain(`# HELP ${name} `);
       expect(text).toMatch(new RegExp(`# TYPE ${name} (counter|histogram)\\n`));
     }
@@ -60,6 +61,9 @@ describe('GET /metrics', () => {
         { auctionId: enabled, ...snapshot({ timestamp: windowStart(1) }) }, // stored
         { auctionId: enabled, ...snapshot() }, // duplicate
         { auctionId: disabled, ...snapshot() }, // analytics_disabled
+        { auctionId: enabled, ...snapshot({ timestamp: windowStart(-60) }) }, // invalid: snapshot_in_future
+        { auctionId: enabled, ...snapshot({ sampleCount: 0 }) }, // invalid: invalid_snapshot
+        { auctionId: 'not an id' }, // invalid: invalid_snapshot
       ],
     } });
     await app.inject({ method: 'POST', url: '/api/v1/analytics/snapshots', headers: { ...internalKey, 'content-type': 'application/json' }, payload: '{' });
@@ -69,6 +73,8 @@ describe('GET /metrics', () => {
     expect(series.get('viewer_snapshots_skipped_total{reason="duplicate"}')).toBe(2);
     expect(series.get('viewer_snapshots_skipped_total{reason="analytics_disabled"}')).toBe(2);
     expect(series.get('viewer_snapshots_skipped_total{reason="unknown_auction"}')).toBe(1);
+    expect(series.get('viewer_snapshots_invalid_total{reason="snapshot_in_future"}')).toBe(1);
+    expect(series.get('viewer_snapshots_invalid_total{reason="invalid_snapshot"}')).toBe(2);
     expect(series.get('viewer_snapshot_requests_rejected_total{reason="validation_error"}')).toBe(1);
     expect(series.get('viewer_snapshot_requests_rejected_total{reason="unauthorized"}')).toBe(1);
     expect(series.get('viewer_snapshot_requests_rejected_total{reason="invalid_json"}')).toBe(1);

@@ -2,18 +2,20 @@ import type { FastifyInstance } from 'fastify';
 import fc from 'fast-check';
 import { ObjectId, type Document } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_FUTURE_SKEW_MS, MAX_SAMPLES_PER_SNAPSHOT, type BatchOutcome, type Snapshot } from '@viewer-analytics/shared';
+import { MAX_FUTURE_SKEW_MS, MAX_SAMPLES_PER_SNAPSHOT, MAX_VIEWER_COUNT, type BatchOutcome, type Snapshot } from '@viewer-analytics/shared';
 import { buildApp, createAuction, database, dropAndClose, internalKey, testConfig, windowStart } from '../../../helper.js';
 
 /**
  * Thousands of generated bodies, valid and not, at both ingest routes. Every reply must be a
  * documented 2xx or 4xx (never a 5xx); an accepted body must store exactly what a simple model
- * predicts; and afterwards every stored document must satisfy the snapshot invariants.
+ * predicts (in a batch: its valid items, the invalid ones reported by index); and afterwards
+ * every stored document must satisfy the snapshot invariants.
  */
 
 const SINGLE_RUNS = 3_000;
 const BATCH_RUNS = 1_500;
 const DAY_MS = 86_400_000;
+const WINDOW_MS = 60_000;
 const SNAPSHOT_FIELDS = ['timestamp', 'viewerCount', 'avgViewers', 'peakViewers', 'minViewers', 'sampleCount'];
 
 describe('snapshot ingest, property-based', () => {
@@ -44,21 +46,22 @@ describe('snapshot ingest, property-based', () => {
       return `${local}${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
     });
 
-  // Mostly a few recent aligned windows, so that retries and duplicates happen often.
+  // Window starts only (multiples of a minute), within retention and not too far ahead; mostly a
+  // few recent ones, so that retries and duplicates happen often.
   const timestamp = fc.oneof(
     { weight: 3, arbitrary: fc.integer({ min: 0, max: 30 }).map((minutesAgo) => windowStart(minutesAgo)) },
     {
       weight: 1,
       arbitrary: fc
-        .date({ min: new Date(Date.now() - 100 * DAY_MS), max: new Date(Date.now() + MAX_FUTURE_SKEW_MS - 60_000), noInvalidDate: true })
-        .chain(isoInstant),
+        .integer({ min: -(MAX_FUTURE_SKEW_MS / WINDOW_MS - 1), max: 89 * 1440 })
+        .chain((minutesAgo) => isoInstant(new Date(windowStart(minutesAgo)))),
     },
   );
 
   const validSnapshot: fc.Arbitrary<Snapshot> = fc
     .record({
       timestamp,
-      minViewers: fc.integer({ min: 0, max: 1_000_000 }),
+      minViewers: fc.integer({ min: 0, max: MAX_VIEWER_COUNT - 10_000 }),
       spread: fc.integer({ min: 0, max: 10_000 }),
       last: fc.double({ min: 0, max: 1, noNaN: true }),
       mean: fc.double({ min: 0, max: 1, noNaN: true }),
@@ -73,6 +76,27 @@ describe('snapshot ingest, property-based', () => {
       sampleCount,
     }));
 
+  /** A valid snapshot with something surely wrong. */
+  const brokenSnapshot = fc.oneof(
+    // Broken invariants: min above peak, counts outside [min, peak] or above the bound.
+    validSnapshot.map((s) => ({ ...s, minViewers: s.peakViewers + 1 })),
+    validSnapshot.map((s) => ({ ...s, viewerCount: s.peakViewers + 1 })),
+    validSnapshot.map((s) => ({ ...s, avgViewers: s.minViewers - 0.5 })),
+    validSnapshot.map((s) => ({ ...s, sampleCount: MAX_SAMPLES_PER_SNAPSHOT + 1 })),
+    validSnapshot.map((s) => ({ ...s, peakViewers: MAX_VIEWER_COUNT + 1 })),
+    // Windows that do not start on a boundary, or that retention would already have purged.
+    fc.tuple(validSnapshot, fc.integer({ min: 1, max: WINDOW_MS - 1 })).map(([s, offset]) => ({
+      ...s,
+      timestamp: new Date(Date.parse(s.timestamp) + offset).toISOString(),
+    })),
+    fc.tuple(validSnapshot, fc.integer({ min: 91, max: 100_000 })).map(([s, days]) => ({
+      ...s,
+      timestamp: new Date(Date.parse(windowStart()) - days * DAY_MS).toISOString(),
+    })),
+  );
+  /** Valid but for a window too far ahead: refused for now, with its own code. */
+  const futureSnapshot = validSnapshot.map((s) => ({ ...s, timestamp: windowStart(-(MAX_FUTURE_SKEW_MS / WINDOW_MS + 60)) }));
+
   /** A valid snapshot with one thing wrong, or perhaps (by chance) still right. */
   const mutatedSnapshot = fc.oneof(
     fc.tuple(validSnapshot, fc.constantFrom(...SNAPSHOT_FIELDS), fc.jsonValue()).map(([snapshot, field, value]) => ({ ...snapshot, [field]: value })),
@@ -80,12 +104,8 @@ describe('snapshot ingest, property-based', () => {
       Object.fromEntries(Object.entries(snapshot).filter(([key]) => key !== field)),
     ),
     fc.tuple(validSnapshot, fc.string(), fc.jsonValue()).map(([snapshot, key, value]) => ({ ...snapshot, [key]: value })),
-    // Broken invariants: min above peak, counts outside [min, peak], too far ahead.
-    validSnapshot.map((s) => ({ ...s, minViewers: s.peakViewers + 1 })),
-    validSnapshot.map((s) => ({ ...s, viewerCount: s.peakViewers + 1 })),
-    validSnapshot.map((s) => ({ ...s, avgViewers: s.minViewers - 0.5 })),
-    validSnapshot.map((s) => ({ ...s, sampleCount: MAX_SAMPLES_PER_SNAPSHOT + 1 })),
-    validSnapshot.map((s) => ({ ...s, timestamp: new Date(Date.now() + MAX_FUTURE_SKEW_MS + 60_000).toISOString() })),
+    brokenSnapshot,
+    futureSnapshot,
   );
 
   const auctionId = fc.oneof(
@@ -111,7 +131,7 @@ describe('snapshot ingest, property-based', () => {
 
   /** What storing these accepted snapshots must do, updating the model as the database must be. */
   function expectedOutcome(snapshots: readonly { auctionId: string; timestamp: string }[]): BatchOutcome {
-    const outcome = { stored: 0, duplicates: 0, disabled: 0, unknown: 0 };
+    const outcome = { stored: 0, duplicates: 0, disabled: 0, unknown: 0, invalid: [] };
     for (const snapshot of snapshots) {
       const id = snapshot.auctionId.toLowerCase();
       if (id === disabled) outcome.disabled += 1;
@@ -175,34 +195,58 @@ describe('snapshot ingest, property-based', () => {
     expect(accepted).toBeLessThan(SINGLE_RUNS);
   });
 
-  it(`POST /api/v1/analytics/snapshots: ${String(BATCH_RUNS)} batches, never a 5xx, one bad item refuses the batch`, async () => {
+  it(`POST /api/v1/analytics/snapshots: ${String(BATCH_RUNS)} batches, never a 5xx, valid items stored, invalid ones reported`, async () => {
+    type Kind = 'valid' | 'invalid' | 'future' | 'maybe';
+    const tagged = (kind: Kind, snapshot: fc.Arbitrary<object>, id: fc.Arbitrary<string> = auctionId) =>
+      fc.tuple(id, snapshot).map(([auction, fields]) => ({ kind, item: { auctionId: auction, ...fields } }));
     const item = fc.oneof(
-      { weight: 30, arbitrary: fc.tuple(auctionId, validSnapshot).map(([id, snapshot]) => ({ auctionId: id, ...snapshot })) },
-      { weight: 1, arbitrary: fc.tuple(auctionId, mutatedSnapshot).map(([id, snapshot]) => ({ auctionId: id, ...snapshot })) },
-      { weight: 1, arbitrary: fc.tuple(malformedId, validSnapshot).map(([id, snapshot]) => ({ auctionId: id, ...snapshot })) },
+      { weight: 24, arbitrary: tagged('valid', validSnapshot) },
+      { weight: 2, arbitrary: tagged('invalid', brokenSnapshot) },
+      { weight: 1, arbitrary: tagged('future', futureSnapshot) },
+      { weight: 1, arbitrary: tagged('invalid', validSnapshot, malformedId) },
+      { weight: 2, arbitrary: tagged('maybe', mutatedSnapshot) },
     );
     const body = fc.oneof(
-      { weight: 6, arbitrary: fc.array(item, { minLength: 1, maxLength: 25 }).map((snapshots) => JSON.stringify({ snapshots })) },
-      { weight: 1, arbitrary: fc.oneof(anyJson, notJson, anyJson.map((snapshots) => `{"snapshots":${snapshots}}`)) },
+      { weight: 6, arbitrary: fc.array(item, { minLength: 1, maxLength: 25 }).map((items) => ({ items, payload: JSON.stringify({ snapshots: items.map(({ item: i }) => i) }) })) },
+      { weight: 1, arbitrary: fc.oneof(anyJson, notJson, anyJson.map((snapshots) => `{"snapshots":${snapshots}}`)).map((payload) => ({ items: undefined, payload })) },
     );
 
     let accepted = 0;
+    let refused = 0;
     await fc.assert(
-      fc.asyncProperty(body, async (payload) => {
+      fc.asyncProperty(body, async ({ items, payload }) => {
         const reply = await send('/api/v1/analytics/snapshots', payload);
         if (reply.statusCode >= 400) {
+          // Only a body of the wrong shape is refused as a whole.
+          expect(items).toBeUndefined();
           expectErrorEnvelope(reply.statusCode, reply.json(), [400]);
           return;
         }
         expect(reply.statusCode).toBe(200);
         accepted += 1;
-        const { snapshots } = JSON.parse(payload) as { snapshots: { auctionId: string; timestamp: string }[] };
-        expect(reply.json<{ data: BatchOutcome }>().data).toEqual(expectedOutcome(snapshots));
+        const { snapshots } = JSON.parse(payload) as { snapshots: unknown[] };
+        const { invalid, ...counts } = reply.json<{ data: BatchOutcome }>().data;
+        const refusedAt = new Map(invalid.map((entry) => [entry.index, entry]));
+        expect(refusedAt.size).toBe(invalid.length);
+        items?.forEach(({ kind }, index) => {
+          const entry = refusedAt.get(index);
+          if (kind === 'valid') expect(entry).toBeUndefined();
+          if (kind === 'invalid') expect(entry?.code).toBe('INVALID_SNAPSHOT');
+          if (kind === 'future') expect(entry?.code).toBe('SNAPSHOT_IN_FUTURE');
+        });
+        for (const entry of invalid) {
+          expect(['INVALID_SNAPSHOT', 'SNAPSHOT_IN_FUTURE']).toContain(entry.code);
+          expect(entry.message).not.toBe('');
+        }
+        refused += invalid.length;
+        const kept = snapshots.filter((_, index) => !refusedAt.has(index)) as { auctionId: string; timestamp: string }[];
+        expect({ ...counts, invalid: [] }).toEqual(expectedOutcome(kept));
       }),
       { numRuns: BATCH_RUNS },
     );
-    expect(accepted).toBeGreaterThan(BATCH_RUNS / 10);
+    expect(accepted).toBeGreaterThan(BATCH_RUNS / 2);
     expect(accepted).toBeLessThan(BATCH_RUNS);
+    expect(refused).toBeGreaterThan(BATCH_RUNS / 10);
   });
 
   it('leaves only documents that satisfy every invariant, exactly the ones modelled', async () => {
@@ -226,6 +270,7 @@ function checkInvariants(document: Document, enabled: readonly string[]): string
   for (const count of [viewerCount, peakViewers, minViewers, sampleCount]) {
     expect(Number.isInteger(count)).toBe(true);
     expect(count).toBeGreaterThanOrEqual(0);
+    expect(count).toBeLessThanOrEqual(MAX_VIEWER_COUNT);
   }
   expect(typeof avgViewers).toBe('number');
   const [min, avg, peak, last, samples] = [minViewers, avgViewers, peakViewers, viewerCount, sampleCount] as number[];
@@ -237,5 +282,7 @@ function checkInvariants(document: Document, enabled: readonly string[]): string
   expect(samples).toBeGreaterThanOrEqual(1);
   expect(samples).toBeLessThanOrEqual(MAX_SAMPLES_PER_SNAPSHOT);
   expect((timestamp as Date).getTime()).toBeLessThanOrEqual((createdAt as Date).getTime() + MAX_FUTURE_SKEW_MS);
+  expect((timestamp as Date).getTime()).toBeGreaterThanOrEqual((createdAt as Date).getTime() - 90 * DAY_MS);
+  expect((timestamp as Date).getTime() % WINDOW_MS).toBe(0);
   return `${(auction as ObjectId).toHexString()}@${String((timestamp as Date).getTime())}`;
 }

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { BatchSnapshotsBodySchema, BatchSnapshotsResponseSchema } from '@viewer-analytics/shared';
-import { assertSnapshotInvariants } from '../../../../plugins/app/snapshot-ingest.js';
 import { SECURITY } from '../../../../plugins/external/swagger.js';
 import { BODY_ERRORS, errorResponses, SERVER_ERRORS } from '../../../../schemas/error-responses.js';
 
@@ -13,20 +12,25 @@ const snapshots: FastifyPluginAsyncTypebox = async (fastify) => {
       config: { snapshotIngest: true },
       schema: {
         tags: ['ingest'],
-        summary: 'Store a batch of viewer snapshots (socket server only); one invalid item refuses the batch',
+        summary: 'Store a batch of viewer snapshots (socket server only)',
+        description:
+          'The body must be an object with `snapshots`, 1 to 5,000 items (else 400). Each item is checked on its own: ' +
+          'the valid ones are stored and the invalid ones reported in `invalid` by index, with code SNAPSHOT_IN_FUTURE ' +
+          '(window more than 5 minutes ahead of the backend clock: may be sent again later) or INVALID_SNAPSHOT (final).',
         security: [{ [SECURITY.internalKey]: [] }],
         body: BatchSnapshotsBodySchema,
-        response: { 200: BatchSnapshotsResponseSchema, ...errorResponses(...BODY_ERRORS, 401, ...SERVER_ERRORS) },
+        response: { 200: BatchSnapshotsResponseSchema, ...errorResponses(...BODY_ERRORS, 401, 429, ...SERVER_ERRORS) },
       },
     },
     async (request) => {
       const { snapshots: batch } = request.body;
-      const now = Date.now();
-      batch.forEach((snapshot, index) => {
-        assertSnapshotInvariants(snapshot, now, `body/snapshots/${index}`);
-      });
       const outcome = await fastify.snapshotIngest.ingest(batch);
-      request.log.info({ received: batch.length, ...outcome }, 'viewer snapshot batch processed');
+      const { invalid, ...counts } = outcome;
+      if (invalid.length === 0) request.log.info({ received: batch.length, ...counts, invalid: 0 }, 'viewer snapshot batch processed');
+      else {
+        const [first] = invalid;
+        request.log.warn({ received: batch.length, ...counts, invalid: invalid.length, first }, 'viewer snapshot batch processed; some items refused');
+      }
       return { success: true as const, data: outcome };
     },
   );

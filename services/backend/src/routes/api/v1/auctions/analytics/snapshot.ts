@@ -1,12 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import {
   AuctionParamsSchema,
+  ErrorCode,
   SnapshotNotStoredResponseSchema,
+  SnapshotRejection,
   SnapshotSchema,
   SnapshotStoredResponseSchema,
 } from '@viewer-analytics/shared';
-import { auctionNotFound, errorBody } from '../../../../../http-error.js';
-import { assertSnapshotInvariants } from '../../../../../plugins/app/snapshot-ingest.js';
+import { auctionNotFound, errorBody, HttpError } from '../../../../../http-error.js';
 import { SECURITY } from '../../../../../plugins/external/swagger.js';
 import { BODY_ERRORS, errorResponses, SERVER_ERRORS } from '../../../../../schemas/error-responses.js';
 
@@ -26,15 +27,20 @@ const snapshot: FastifyPluginAsyncTypebox = async (fastify) => {
         response: {
           201: SnapshotStoredResponseSchema,
           200: SnapshotNotStoredResponseSchema,
-          ...errorResponses(...BODY_ERRORS, 401, 404, ...SERVER_ERRORS),
+          ...errorResponses(...BODY_ERRORS, 401, 404, 429, ...SERVER_ERRORS),
         },
       },
     },
     async (request, reply) => {
       const auctionId = request.params.id;
       const { timestamp } = request.body;
-      assertSnapshotInvariants(request.body, Date.now(), 'body');
-      const outcome = await fastify.snapshotIngest.ingest([{ auctionId, ...request.body }]);
+      const violation = fastify.snapshotIngest.violation(request.body, Date.now());
+      if (violation !== undefined) {
+        // The same 400 as a schema error, but a window ahead of our clock says so: the sender may retry it later.
+        const code = violation.code === SnapshotRejection.inFuture ? ErrorCode.snapshotInFuture : ErrorCode.validation;
+        throw new HttpError(400, code, `body/${violation.field}: ${violation.message}`);
+      }
+      const outcome = await fastify.snapshotIngest.store([{ auctionId, ...request.body }]);
 
       if (outcome.stored === 1) {
         request.log.info({ auctionId, timestamp }, 'viewer snapshot saved');
