@@ -1,6 +1,6 @@
 import Type from 'typebox';
 import { SuccessSchema } from './envelope.js';
-import { StoredSnapshotSchema } from './snapshot.js';
+import { MAX_VIEWER_COUNT } from './snapshot.js';
 
 export const TIME_RANGES = ['all', '1h', '6h', '24h', '7d', '30d', '90d'] as const;
 export type TimeRange = (typeof TIME_RANGES)[number];
@@ -23,9 +23,39 @@ export const ViewerAnalyticsQuerySchema = Type.Object(
 );
 export type ViewerAnalyticsQuery = Type.Static<typeof ViewerAnalyticsQuerySchema>;
 
+/**
+ * The most points the dashboard route answers with: enough for a chart as wide as a screen, and a
+ * reply of about 200 KB however many windows the range holds.
+ */
+export const MAX_VIEWER_POINTS = 1_500;
+
+const viewers = (description: string) => Type.Integer({ minimum: 0, maximum: MAX_VIEWER_COUNT, description });
+
+/** One point of the dashboard's series: one stored window, or consecutive windows merged. */
+export const ViewerPointSchema = Type.Object({
+  timestamp: Type.String({ format: 'date-time', description: 'Start of the first window in the point (UTC)' }),
+  viewerCount: viewers('The last sample of the last window in the point'),
+  avgViewers: Type.Number({
+    minimum: 0,
+    maximum: MAX_VIEWER_COUNT,
+    description: 'Mean of all the samples in the point: window averages weighted by their sampleCount',
+  }),
+  peakViewers: viewers('Largest sample in the point'),
+  minViewers: viewers('Smallest sample in the point'),
+  sampleCount: Type.Integer({ minimum: 1, description: 'Samples in the point, summed over its windows' }),
+});
+export type ViewerPoint = Type.Static<typeof ViewerPointSchema>;
+
 export const ViewerAnalyticsSchema = Type.Object({
   enabled: Type.Boolean({ description: 'Whether the auction stores viewer analytics now' }),
-  snapshots: Type.Array(StoredSnapshotSchema, { description: 'Oldest first' }),
+  downsampled: Type.Boolean({
+    description: `Whether the range holds more windows than ${String(MAX_VIEWER_POINTS)}, so consecutive windows were merged into points of bucketMs`,
+  }),
+  bucketMs: Type.Integer({
+    minimum: 1,
+    description: 'Time one point covers: the window length (SAMPLE_INTERVAL_MS × SAMPLES_PER_SNAPSHOT) unless downsampled, else a multiple of it; buckets start at multiples of it since the epoch',
+  }),
+  snapshots: Type.Array(ViewerPointSchema, { maxItems: MAX_VIEWER_POINTS, description: 'Oldest first' }),
 });
 export type ViewerAnalytics = Type.Static<typeof ViewerAnalyticsSchema>;
 export const ViewerAnalyticsResponseSchema = SuccessSchema(ViewerAnalyticsSchema);

@@ -1,4 +1,4 @@
-import type { Auction, AuctionSettings, StoredSnapshot, TimeRange, ViewerAnalytics } from '@viewer-analytics/shared';
+import type { Auction, AuctionSettings, TimeRange, ViewerAnalytics, ViewerPoint } from '@viewer-analytics/shared';
 import { api, ApiError, takeToken } from './api-client.js';
 import { auctionIdFromPath } from './page-config.js';
 import { drawTrendChart } from './trend-chart.js';
@@ -25,6 +25,7 @@ const message = element('message', HTMLParagraphElement);
 const content = element('analytics-content', HTMLDivElement);
 const chart = element('chart', SVGSVGElement);
 const trend = element('trend', HTMLOListElement);
+const trendHeading = element('trend-heading', HTMLHeadingElement);
 
 let loaded = false;
 
@@ -82,8 +83,8 @@ async function changeSetting(enableViewerAnalytics: boolean): Promise<void> {
   }
 }
 
-function render({ enabled, snapshots }: ViewerAnalytics): void {
-  const stats = viewerStats(snapshots);
+function render({ enabled, snapshots, bucketMs, downsampled }: ViewerAnalytics): void {
+  const stats = viewerStats(snapshots, bucketMs);
   if (!enabled) {
     content.hidden = true;
     showMessage('Viewer analytics is disabled for this auction: turn on “Enable Viewer Analytics Tracking” to store viewer counts every minute.', 'empty');
@@ -101,11 +102,15 @@ function render({ enabled, snapshots }: ViewerAnalytics): void {
   element('stat-minimum', HTMLElement).textContent = String(stats.minimum);
   element('stat-duration', HTMLElement).textContent = formatDuration(stats.durationMs);
   drawTrendChart(chart, snapshots);
+  // Long ranges come merged into buckets by the server: say how long one row is.
+  trendHeading.textContent = downsampled
+    ? `Trend (last ${String(TREND_ROWS)} points, ${formatDuration(bucketMs)} each)`
+    : `Trend (last ${String(TREND_ROWS)} snapshots)`;
   renderTrend(snapshots.slice(-TREND_ROWS).reverse(), stats.peak);
 }
 
-/** The newest snapshots, each with bars scaled to the overall peak. */
-function renderTrend(rows: readonly StoredSnapshot[], peak: number): void {
+/** The newest points, each with bars scaled to the overall peak. */
+function renderTrend(rows: readonly ViewerPoint[], peak: number): void {
   trend.replaceChildren(
     ...rows.map((snapshot) => {
       const item = document.createElement('li');

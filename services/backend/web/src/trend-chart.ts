@@ -1,4 +1,4 @@
-import type { StoredSnapshot } from '@viewer-analytics/shared';
+import type { ViewerPoint } from '@viewer-analytics/shared';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const WIDTH = 600;
@@ -10,7 +10,7 @@ const SERIES = [
 ] as const;
 
 /** Viewers over time (peak, average, minimum) as an SVG line chart: no chart library needed. */
-export function drawTrendChart(svg: SVGSVGElement, snapshots: readonly StoredSnapshot[]): void {
+export function drawTrendChart(svg: SVGSVGElement, snapshots: readonly ViewerPoint[]): void {
   svg.replaceChildren();
   svg.setAttribute('viewBox', `0 0 ${String(WIDTH)} ${String(HEIGHT)}`);
   if (snapshots.length === 0) return;

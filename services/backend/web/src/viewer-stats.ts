@@ -1,4 +1,4 @@
-import type { StoredSnapshot } from '@viewer-analytics/shared';
+import type { ViewerPoint } from '@viewer-analytics/shared';
 
 export interface ViewerStats {
   readonly peak: number;
@@ -8,13 +8,12 @@ export interface ViewerStats {
   readonly durationMs: number;
 }
 
-const DEFAULT_WINDOW_MS = 60_000;
-
 /**
- * The dashboard's figures, computed in the browser (the server only lists snapshots): peak and
- * minimum over all windows, the average weighted by each window's samples, and the time covered.
+ * The dashboard's figures, computed in the browser from the points the server sends: peak and
+ * minimum over all points, the average weighted by each point's samples, and the time covered
+ * (from the first point's start to the last one's end, each `bucketMs` long).
  */
-export function viewerStats(snapshots: readonly StoredSnapshot[]): ViewerStats | undefined {
+export function viewerStats(snapshots: readonly ViewerPoint[], bucketMs: number): ViewerStats | undefined {
   if (snapshots.length === 0) return undefined;
   let peak = 0;
   let minimum = Number.POSITIVE_INFINITY;
@@ -26,20 +25,9 @@ export function viewerStats(snapshots: readonly StoredSnapshot[]): ViewerStats |
     weighted += snapshot.avgViewers * snapshot.sampleCount;
     samples += snapshot.sampleCount;
   }
-  const times = snapshots.map((snapshot) => Date.parse(snapshot.timestamp));
-  const first = times[0] ?? 0;
-  const last = times.at(-1) ?? 0;
-  return { peak, minimum, average: weighted / samples, durationMs: last - first + windowLength(times) };
-}
-
-/** The snapshots' window: the smallest gap between two of them (one minute when unknown). */
-function windowLength(times: readonly number[]): number {
-  let smallest = Number.POSITIVE_INFINITY;
-  for (let i = 1; i < times.length; i++) {
-    const gap = (times[i] ?? 0) - (times[i - 1] ?? 0);
-    if (gap > 0 && gap < smallest) smallest = gap;
-  }
-  return Number.isFinite(smallest) ? smallest : DEFAULT_WINDOW_MS;
+  const first = Date.parse(snapshots[0]?.timestamp ?? '');
+  const last = Date.parse(snapshots.at(-1)?.timestamp ?? '');
+  return { peak, minimum, average: weighted / samples, durationMs: last - first + bucketMs };
 }
 
 export function formatDuration(ms: number): string {

@@ -1,5 +1,6 @@
 import { MongoBulkWriteError, MongoServerError, type Collection, type CreateIndexOptions, type IndexOptions, type IndexSpecification, type ObjectId } from 'mongodb';
 import fp from 'fastify-plugin';
+import type { SeriesWindow } from '../../analytics/viewer-series.js';
 
 const VIEWER_ANALYTICS_COLLECTION = 'vieweranalytics';
 
@@ -27,11 +28,13 @@ export type RetentionIndex = 'ttl' | 'plain';
 
 export interface ViewerAnalyticsRepository {
   insertMany(snapshots: readonly SnapshotDocument[]): Promise<InsertOutcome>;
-  /** The auction's snapshots with a window starting at or after `since` (all when undefined), oldest first. */
-  findByAuction(auction: ObjectId, since: Date | undefined): Promise<SnapshotDocument[]>;
+  /** The first and last window of the auction starting at or after `since` (any when undefined); undefined when there is none. */
+  span(auction: ObjectId, since: Date | undefined): Promise<{ first: Date; last: Date } | undefined>;
+  /** The auction's windows starting from `since` through `until`, oldest first, streamed from the cursor. */
+  windows(auction: ObjectId, since: Date, until: Date): AsyncIterable<SeriesWindow>;
   /** Creates the `createdAt` index that enforces retention, TTL where the server has it. */
   ensureRetentionIndex(expireAfterSeconds: number): Promise<RetentionIndex>;
-  /** Deletes snapshots created before `cutoff`; returns how many. */
+  /** Deletes snapshots created before `cutoff`, in chunks the server can take; returns how many. */
   purgeCreatedBefore(cutoff: Date): Promise<number>;
 }
 
@@ -47,6 +50,11 @@ const INDEX_OPTIONS_CONFLICT = 85;
 const NOT_SUPPORTED = new Set([115 /* CommandNotSupported */, 238 /* NotImplemented */]);
 const CREATED_AT = { createdAt: 1 } as const;
 const CREATED_AT_INDEX = 'createdAt_1';
+/**
+ * Snapshots the purge deletes per statement: well below SQLite's 32,766 variables, yet few
+ * passes, since each pass costs FerretDB a scan of the collection.
+ */
+export const PURGE_CHUNK = 20_000;
 
 /** What managing the retention index needs of a collection. */
 export interface IndexedCollection {
@@ -96,9 +104,22 @@ function viewerAnalyticsRepository(collection: Collection<SnapshotDocument>): Vi
       }
     },
 
-    findByAuction(auction, since) {
+    async span(auction, since) {
       const filter = since === undefined ? { auction } : { auction, timestamp: { $gte: since } };
-      return collection.find(filter, { projection: { _id: 0 }, sort: { timestamp: 1 } }).toArray();
+      const options = { projection: { _id: 0, timestamp: 1 } };
+      // Two walks of the unique {auction, timestamp} index, one from each end.
+      const [first, last] = await Promise.all([
+        collection.findOne(filter, { ...options, sort: { timestamp: 1 } }),
+        collection.findOne(filter, { ...options, sort: { timestamp: -1 } }),
+      ]);
+      return first === null || last === null ? undefined : { first: first.timestamp, last: last.timestamp };
+    },
+
+    windows(auction, since, until) {
+      return collection.find<SeriesWindow>(
+        { auction, timestamp: { $gte: since, $lte: until } },
+        { projection: { _id: 0, timestamp: 1, viewerCount: 1, avgViewers: 1, peakViewers: 1, minViewers: 1, sampleCount: 1 }, sort: { timestamp: 1 } },
+      );
     },
 
     ensureRetentionIndex(expireAfterSeconds) {
@@ -106,8 +127,19 @@ function viewerAnalyticsRepository(collection: Collection<SnapshotDocument>): Vi
     },
 
     async purgeCreatedBefore(cutoff) {
-      const { deletedCount } = await collection.deleteMany({ createdAt: { $lt: cutoff } });
-      return deletedCount;
+      // FerretDB on SQLite turns one deleteMany into one statement with a variable per document,
+      // and fails beyond SQLite's 32,766. Each pass deletes the next PURGE_CHUNK expired snapshots
+      // in _id order, as a range (a long $in list costs FerretDB a comparison per id and document).
+      const expired = { createdAt: { $lt: cutoff } };
+      let deleted = 0;
+      for (;;) {
+        const [last] = await collection
+          .find(expired, { projection: { _id: 1 }, sort: { _id: 1 }, skip: PURGE_CHUNK - 1, limit: 1 })
+          .toArray();
+        const { deletedCount } = await collection.deleteMany(last === undefined ? expired : { ...expired, _id: { $lte: last._id } });
+        deleted += deletedCount;
+        if (last === undefined) return deleted;
+      }
     },
   };
 }

@@ -1,46 +1,54 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import {
   AuctionParamsSchema,
+  MAX_VIEWER_POINTS,
   TIME_RANGE_MS,
   ViewerAnalyticsQuerySchema,
   ViewerAnalyticsResponseSchema,
 } from '@viewer-analytics/shared';
+import { viewerSeries } from '../../../../../analytics/viewer-series.js';
 import { SECURITY } from '../../../../../plugins/external/swagger.js';
 import { errorResponses, SERVER_ERRORS } from '../../../../../schemas/error-responses.js';
 
-/** The dashboard's view of an auction's stored snapshots. */
-const viewers: FastifyPluginAsyncTypebox = async (fastify) => {
+export interface ViewersOptions {
+  /** The snapshot window (SAMPLE_INTERVAL_MS × SAMPLES_PER_SNAPSHOT): the finest resolution of the series. */
+  readonly windowMs: number;
+}
+
+/** The dashboard's view of an auction's stored snapshots: at most MAX_VIEWER_POINTS points, whatever the range holds. */
+const viewers: FastifyPluginAsyncTypebox<ViewersOptions> = async (fastify, { windowMs }) => {
   fastify.get(
     '/:id/analytics/viewers',
     {
       onRequest: fastify.authenticate,
+      preValidation: fastify.limitDashboardCaller,
       schema: {
         tags: ['analytics'],
-        summary: 'Stored viewer snapshots of an auction within a time range, oldest first',
+        summary: 'Viewer snapshots of an auction within a time range, oldest first',
+        description: `One point per stored window while the range holds at most ${String(MAX_VIEWER_POINTS)}; beyond that, consecutive windows merged into buckets of bucketMs (downsampled: true), so the reply never exceeds ${String(MAX_VIEWER_POINTS)} points.`,
         security: [{ [SECURITY.bearer]: [] }],
         params: AuctionParamsSchema,
         querystring: ViewerAnalyticsQuerySchema,
-        response: { 200: ViewerAnalyticsResponseSchema, ...errorResponses(400, 401, 403, 404, ...SERVER_ERRORS) },
+        response: { 200: ViewerAnalyticsResponseSchema, ...errorResponses(400, 401, 403, 404, 429, ...SERVER_ERRORS) },
       },
     },
     async (request) => {
       const auction = await fastify.authorization.auctionFor(request.user, request.params.id);
       const range = request.query.timeRange ?? 'all';
       const since = range === 'all' ? undefined : new Date(Date.now() - TIME_RANGE_MS[range]);
-      const snapshots = await fastify.viewerAnalytics.findByAuction(auction._id, since);
+      const span = await fastify.viewerAnalytics.span(auction._id, since);
+      const series =
+        span === undefined
+          ? { bucketMs: windowMs, downsampled: false, points: [] }
+          : await viewerSeries(fastify.viewerAnalytics.windows(auction._id, span.first, span.last), {
+              firstMs: span.first.getTime(),
+              lastMs: span.last.getTime(),
+              windowMs,
+              maxPoints: MAX_VIEWER_POINTS,
+            });
       return {
         success: true as const,
-        data: {
-          enabled: auction.enableViewerAnalytics,
-          snapshots: snapshots.map((snapshot) => ({
-            timestamp: snapshot.timestamp.toISOString(),
-            viewerCount: snapshot.viewerCount,
-            avgViewers: snapshot.avgViewers,
-            peakViewers: snapshot.peakViewers,
-            minViewers: snapshot.minViewers,
-            sampleCount: snapshot.sampleCount,
-          })),
-        },
+        data: { enabled: auction.enableViewerAnalytics, downsampled: series.downsampled, bucketMs: series.bucketMs, snapshots: series.points },
       };
     },
   );

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TIME_RANGES, type StoredSnapshot, type TimeRange } from '@viewer-analytics/shared';
+import { MAX_VIEWER_POINTS, TIME_RANGES, type TimeRange, type ViewerAnalytics } from '@viewer-analytics/shared';
 import { ADMIN, bearer, buildApp, createAuction, database, dropAndClose, OWNER, STRANGER, testConfig } from '../../../../../helper.js';
 
 const HOUR_MS = 3_600_000;
@@ -55,17 +55,17 @@ describe('GET /api/v1/auctions/:id/analytics/viewers', () => {
   it.each(TIME_RANGES)('timeRange=%s returns the windows within the range, oldest first', async (range) => {
     const reply = await get(url(auction, `?timeRange=${range}`));
     expect(reply.statusCode).toBe(200);
-    const { data } = reply.json<{ data: { enabled: boolean; snapshots: StoredSnapshot[] } }>();
+    const { data } = reply.json<{ data: ViewerAnalytics }>();
     const expected = AGES_MS.filter((age) => age < REACH_MS[range])
       .sort((a, b) => b - a)
       .map((age) => new Date(now - age).toISOString());
-    expect(data.enabled).toBe(true);
+    expect(data).toMatchObject({ enabled: true, downsampled: false, bucketMs: 60_000 });
     expect(data.snapshots.map((snapshot) => snapshot.timestamp)).toEqual(expected);
   });
 
   it('defaults to all and returns every field of a snapshot', async () => {
     const reply = await get(url(auction));
-    const { data } = reply.json<{ data: { snapshots: StoredSnapshot[] } }>();
+    const { data } = reply.json<{ data: { snapshots: ViewerAnalytics['snapshots'] } }>();
     expect(data.snapshots).toHaveLength(AGES_MS.length);
     expect(data.snapshots.at(-1)).toEqual({
       timestamp: new Date(now - (AGES_MS[0] ?? 0)).toISOString(),
@@ -77,9 +77,60 @@ describe('GET /api/v1/auctions/:id/analytics/viewers', () => {
     });
   });
 
+  it(`merges consecutive windows into at most ${String(MAX_VIEWER_POINTS)} points when the range holds more, and says so`, async () => {
+    const busy = await createAuction(app);
+    const windows = 3 * MAX_VIEWER_POINTS - 7;
+    // One window per minute, the newest one an hour ago; every fifth one a partial window.
+    const newest = Math.floor(now / 60_000) * 60_000 - HOUR_MS;
+    const documents = Array.from({ length: windows }, (_, i) => ({
+      auction: new ObjectId(busy),
+      timestamp: new Date(newest - (windows - 1 - i) * 60_000),
+      viewerCount: i % 100,
+      avgViewers: (i % 100) + 0.5,
+      peakViewers: (i % 100) + 3,
+      minViewers: i % 100,
+      sampleCount: i % 5 === 0 ? 6 : 12,
+      createdAt: new Date(),
+      updatedAt: new Date(),
+    }));
+    for (let i = 0; i < documents.length; i += 1_000) await database(app).collection('vieweranalytics').insertMany(documents.slice(i, i + 1_000));
+
+    const { data } = (await get(url(busy, '?timeRange=30d'))).json<{ data: ViewerAnalytics }>();
+    expect(data.downsampled).toBe(true);
+    expect(data.snapshots.length).toBeLessThanOrEqual(MAX_VIEWER_POINTS);
+    expect(data.snapshots.length).toBeGreaterThan(MAX_VIEWER_POINTS / 2);
+    expect(data.bucketMs % 60_000).toBe(0);
+    expect(data.bucketMs).toBe(180_000);
+
+    // Each point is exactly its bucket's windows merged: nothing lost, nothing counted twice.
+    const byBucket = new Map<number, typeof documents>();
+    for (const document of documents) {
+      const key = Math.floor(document.timestamp.getTime() / data.bucketMs);
+      byBucket.set(key, [...(byBucket.get(key) ?? []), document]);
+    }
+    expect(data.snapshots).toHaveLength(byBucket.size);
+    for (const [i, bucket] of [...byBucket.values()].entries()) {
+      const samples = bucket.reduce((sum, document) => sum + document.sampleCount, 0);
+      const weighted = bucket.reduce((sum, document) => sum + document.avgViewers * document.sampleCount, 0);
+      expect(data.snapshots[i]).toEqual({
+        timestamp: bucket[0]?.timestamp.toISOString(),
+        viewerCount: bucket.at(-1)?.viewerCount,
+        avgViewers: Math.round((weighted / samples) * 10_000) / 10_000,
+        peakViewers: Math.max(...bucket.map((document) => document.peakViewers)),
+        minViewers: Math.min(...bucket.map((document) => document.minViewers)),
+        sampleCount: samples,
+      });
+    }
+
+    // A range that holds fewer windows is not merged.
+    const hour = (await get(url(busy, '?timeRange=6h'))).json<{ data: ViewerAnalytics }>().data;
+    expect(hour).toMatchObject({ downsampled: false, bucketMs: 60_000 });
+    expect(hour.snapshots).toHaveLength(documents.filter((document) => document.timestamp.getTime() >= now - 6 * HOUR_MS).length);
+  });
+
   it('says when analytics is off, and still returns what was stored before', async () => {
     await app.auctions.setViewerAnalytics(new ObjectId(other), false);
-    const { data } = (await get(url(other))).json<{ data: { enabled: boolean; snapshots: StoredSnapshot[] } }>();
+    const { data } = (await get(url(other))).json<{ data: ViewerAnalytics }>();
     expect(data.enabled).toBe(false);
     expect(data.snapshots).toHaveLength(AGES_MS.length);
   });
