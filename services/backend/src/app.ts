@@ -1,19 +1,23 @@
-import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import type { Server } from 'node:http';
+import type { FastifyHttpOptions, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { DestinationStream } from 'pino';
-import type { BackendConfig } from './config.js';
+import { windowMs, type BackendConfig } from './config.js';
 import authentication from './plugins/app/authentication.js';
 import authorization from './plugins/app/authorization.js';
 import auctionsRepository from './plugins/app/auctions-repository.js';
-import errorHandler from './plugins/app/error-handler.js';
+import errorHandler, { clientErrorHandler, frameworkErrors } from './plugins/app/error-handler.js';
 import internalAuth from './plugins/app/internal-auth.js';
 import jsonBodies from './plugins/app/json-bodies.js';
 import metrics from './plugins/app/metrics.js';
+import rateLimits from './plugins/app/rate-limits.js';
 import retention from './plugins/app/retention.js';
 import snapshotIngest from './plugins/app/snapshot-ingest.js';
 import viewerAnalyticsRepository from './plugins/app/viewer-analytics-repository.js';
+import helmet from './plugins/external/helmet.js';
 import jwt from './plugins/external/jwt.js';
 import mongodb from './plugins/external/mongodb.js';
+import rateLimit from './plugins/external/rate-limit.js';
 import staticAssets from './plugins/external/static.js';
 import swagger from './plugins/external/swagger.js';
 import analyticsSnapshots from './routes/api/v1/analytics/snapshots.js';
@@ -28,10 +32,22 @@ export interface AppOptions {
   readonly config: BackendConfig;
 }
 
+/** Node's default: how long an idle keep-alive connection stays open. */
+const KEEP_ALIVE_TIMEOUT_MS = 72_000;
+
 /** Fastify options shared by the server and the tests' app builder; logs go to stdout unless `destination` is given. */
-export function fastifyOptions(config: BackendConfig, destination?: DestinationStream): FastifyServerOptions {
+export function fastifyOptions(config: BackendConfig, destination?: DestinationStream): FastifyHttpOptions<Server> {
   return {
     bodyLimit: config.BODY_LIMIT_BYTES,
+    // A client gets REQUEST_TIMEOUT_MS to send a whole request (then 408), and a connection that
+    // is idle longer than keep-alive plus that is closed: slow clients cannot hold sockets forever.
+    requestTimeout: config.REQUEST_TIMEOUT_MS,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    connectionTimeout: KEEP_ALIVE_TIMEOUT_MS + config.REQUEST_TIMEOUT_MS,
+    // Node checks request deadlines every 30 s by default: too coarse for a timeout of seconds.
+    http: { connectionsCheckingInterval: 1_000 },
+    frameworkErrors,
+    clientErrorHandler,
     logger: {
       level: config.LOG_LEVEL,
       ...(destination === undefined ? {} : { stream: destination }),
@@ -55,23 +71,26 @@ async function app(fastify: FastifyInstance, { config }: AppOptions): Promise<vo
   await fastify.register(jwt, { config });
   await fastify.register(swagger);
   await fastify.register(staticAssets);
+  await fastify.register(helmet, { socketUrl: config.PUBLIC_SOCKET_URL });
+  await fastify.register(rateLimit);
 
   // Our own plugins, one concern each.
   await fastify.register(metrics);
   await fastify.register(errorHandler);
   await fastify.register(jsonBodies);
+  await fastify.register(rateLimits, { config });
   await fastify.register(internalAuth, { config });
   await fastify.register(authentication);
   await fastify.register(auctionsRepository);
   await fastify.register(viewerAnalyticsRepository);
   await fastify.register(retention, { config });
   await fastify.register(authorization);
-  await fastify.register(snapshotIngest);
+  await fastify.register(snapshotIngest, { config });
 
   await fastify.register(health);
   await fastify.register(ready);
   await fastify.register(metricsRoute);
-  await fastify.register(auctionRoutes, { prefix: '/api/v1/auctions' });
+  await fastify.register(auctionRoutes, { prefix: '/api/v1/auctions', windowMs: windowMs(config) });
   await fastify.register(analyticsSnapshots, { prefix: '/api/v1/analytics' });
   await fastify.register(internalAuctions, { prefix: '/api/v1/internal' });
   await fastify.register(pages, { socketUrl: config.PUBLIC_SOCKET_URL });

@@ -1,14 +1,17 @@
 import { ErrorCode, type ErrorResponse } from '@viewer-analytics/shared';
 
-/** An error a handler throws on purpose: the error handler replies with exactly this status and code. */
+/** An error a handler throws on purpose: the error handler replies with exactly this status, code and headers. */
 export class HttpError extends Error {
+  readonly headers: Readonly<Record<string, string>>;
+
   constructor(
     readonly statusCode: number,
     readonly code: ErrorCode,
     message: string,
-    options?: ErrorOptions,
+    options?: ErrorOptions & { readonly headers?: Readonly<Record<string, string>> },
   ) {
     super(message, options);
+    this.headers = options?.headers ?? {};
     this.name = 'HttpError';
   }
 }
@@ -28,6 +31,13 @@ export function forbidden(message: string): HttpError {
 
 export function auctionNotFound(id: string): HttpError {
   return new HttpError(404, ErrorCode.auctionNotFound, `auction ${id} not found`);
+}
+
+/** Too many requests; `retryAfterSeconds` goes out as Retry-After. */
+export function rateLimited(retryAfterSeconds: number): HttpError {
+  return new HttpError(429, ErrorCode.rateLimited, `Too many requests: retry in ${String(retryAfterSeconds)} s`, {
+    headers: { 'retry-after': String(retryAfterSeconds) },
+  });
 }
 
 /** The body of every error reply. */

@@ -1,7 +1,13 @@
 import type { onRequestAsyncHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { Value } from 'typebox/value';
-import { TokenClaimsSchema, type TokenClaims } from '@viewer-analytics/shared';
+import {
+  MAX_TOKEN_LIFETIME_SECONDS,
+  TOKEN_CLOCK_TOLERANCE_SECONDS,
+  TokenClaimsSchema,
+  TokenTimesSchema,
+  type TokenClaims,
+} from '@viewer-analytics/shared';
 import { unauthorized } from '../../http-error.js';
 
 declare module '@fastify/jwt' {
@@ -26,7 +32,21 @@ function refusal(error: unknown): string {
   return 'the bearer token is invalid';
 }
 
-/** Verifies the bearer JWT and its claims; `request.user` then holds `sub` and `role`. */
+/**
+ * What is wrong with a verified token's times, if anything: a token must expire (`exp`), within
+ * 24 hours, and must not claim to be issued in the future (beyond the clock tolerance).
+ */
+export function tokenTimesProblem(claims: unknown, nowMs: number): string | undefined {
+  if (!Value.Check(TokenTimesSchema, claims)) return 'the bearer token has no expiry (exp)';
+  const now = nowMs / 1000;
+  if (claims.exp > now + MAX_TOKEN_LIFETIME_SECONDS + TOKEN_CLOCK_TOLERANCE_SECONDS) {
+    return `the bearer token is valid for more than ${String(MAX_TOKEN_LIFETIME_SECONDS / 3600)} hours`;
+  }
+  if (claims.iat !== undefined && claims.iat > now + TOKEN_CLOCK_TOLERANCE_SECONDS) return 'the bearer token was issued in the future';
+  return undefined;
+}
+
+/** Verifies the bearer JWT, its times and its claims; `request.user` then holds `sub` and `role`. */
 export default fp(
   async (fastify) => {
     const authenticate: onRequestAsyncHookHandler = async (request) => {
@@ -34,12 +54,16 @@ export default fp(
       try {
         claims = await request.jwtVerify();
       } catch (error) {
-        throw unauthorized(refusal(error));
+        throw await fastify.authenticationFailed(request, unauthorized(refusal(error)));
       }
-      // A correctly signed token may still lack the claims authorization relies on.
-      if (!Value.Check(TokenClaimsSchema, claims)) throw unauthorized('the bearer token lacks the sub and role claims');
+      // A correctly signed token may still live too long, or lack the claims authorization relies on.
+      const problem = tokenTimesProblem(claims, Date.now());
+      if (problem !== undefined) throw await fastify.authenticationFailed(request, unauthorized(problem));
+      if (!Value.Check(TokenClaimsSchema, claims)) {
+        throw await fastify.authenticationFailed(request, unauthorized('the bearer token lacks the sub and role claims'));
+      }
     };
     fastify.decorate('authenticate', authenticate);
   },
-  { name: 'authentication', dependencies: ['jwt'] },
+  { name: 'authentication', dependencies: ['jwt', 'rate-limits'] },
 );

@@ -26,10 +26,10 @@ export default fp<{ config: BackendConfig }>(
     const requireInternalKey: onRequestAsyncHookHandler = async (request) => {
       const sent = request.headers[INTERNAL_API_KEY_HEADER];
       if (typeof sent !== 'string' || !timingSafeEqual(digest(sent), expected)) {
-        throw unauthorized(`missing or wrong ${INTERNAL_API_KEY_HEADER} header`);
+        throw await fastify.authenticationFailed(request, unauthorized(`missing or wrong ${INTERNAL_API_KEY_HEADER} header`));
       }
     };
     fastify.decorate('requireInternalKey', requireInternalKey);
   },
-  { name: 'internal-auth' },
+  { name: 'internal-auth', dependencies: ['rate-limits'] },
 );

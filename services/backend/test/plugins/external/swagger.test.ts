@@ -17,20 +17,22 @@ interface OpenApiDocument {
 
 /** Every route of the API, and exactly the statuses each can answer. */
 const DATABASE = ['500', '503'];
+/** Authenticated operations may answer 429: too many requests, or too many failed authentications. */
+const LIMITED = ['429', ...DATABASE];
 const OPERATIONS: Record<string, Record<string, string[]>> = {
   '/health': { get: ['200'] },
   '/ready': { get: ['200', ...DATABASE] },
   '/metrics': { get: ['200'] },
-  '/api/v1/auctions': { post: ['201', '400', '401', '403', '413', '415', ...DATABASE] },
-  '/api/v1/auctions/{id}': { get: ['200', '400', '401', '403', '404', ...DATABASE] },
+  '/api/v1/auctions': { post: ['201', '400', '401', '403', '413', '415', ...LIMITED] },
+  '/api/v1/auctions/{id}': { get: ['200', '400', '401', '403', '404', ...LIMITED] },
   '/api/v1/auctions/{id}/settings': {
-    get: ['200', '400', '401', '403', '404', ...DATABASE],
-    patch: ['200', '400', '401', '403', '404', '413', '415', ...DATABASE],
+    get: ['200', '400', '401', '403', '404', ...LIMITED],
+    patch: ['200', '400', '401', '403', '404', '413', '415', ...LIMITED],
   },
-  '/api/v1/auctions/{id}/analytics/snapshot': { post: ['201', '200', '400', '401', '404', '413', '415', ...DATABASE] },
-  '/api/v1/auctions/{id}/analytics/viewers': { get: ['200', '400', '401', '403', '404', ...DATABASE] },
-  '/api/v1/analytics/snapshots': { post: ['200', '400', '401', '413', '415', ...DATABASE] },
-  '/api/v1/internal/auctions/{id}': { get: ['200', '400', '401', '404', ...DATABASE] },
+  '/api/v1/auctions/{id}/analytics/snapshot': { post: ['201', '200', '400', '401', '404', '413', '415', ...LIMITED] },
+  '/api/v1/auctions/{id}/analytics/viewers': { get: ['200', '400', '401', '403', '404', ...LIMITED] },
+  '/api/v1/analytics/snapshots': { post: ['200', '400', '401', '413', '415', ...LIMITED] },
+  '/api/v1/internal/auctions/{id}': { get: ['200', '400', '401', '404', ...LIMITED] },
 };
 
 describe('OpenAPI documentation', () => {
@@ -81,6 +83,20 @@ describe('OpenAPI documentation', () => {
     });
   });
 
+  it('documents every error code, and the errors the server answers outside any route', () => {
+    const schema = document.paths['/api/v1/auctions/{id}']?.['get']?.responses?.['404']?.content?.['application/json']?.schema as
+      | { properties: { error: { properties: { code: { description: string } } } } }
+      | undefined;
+    const codes = schema?.properties.error.properties.code.description ?? '';
+    for (const code of ['BAD_REQUEST', 'FORBIDDEN', 'NOT_FOUND', 'REQUEST_TIMEOUT', 'URI_TOO_LONG', 'HEADERS_TOO_LARGE', 'RATE_LIMITED', 'DATABASE_UNAVAILABLE', 'SNAPSHOT_IN_FUTURE', 'INVALID_SNAPSHOT']) {
+      expect(codes).toContain(code);
+    }
+    const description = (document.info as { description?: string }).description ?? '';
+    for (const status of ['400 BAD_REQUEST', '403 FORBIDDEN', '404 NOT_FOUND', '408 REQUEST_TIMEOUT', '414 URI_TOO_LONG', '431 HEADERS_TOO_LARGE', '429 RATE_LIMITED']) {
+      expect(description).toContain(status);
+    }
+  });
+
   it('names the security scheme of every protected operation, and each scheme exists', () => {
     const schemes = Object.keys(document.components.securitySchemes);
     expect(schemes.sort()).toEqual(['bearerAuth', 'internalApiKey']);
@@ -113,5 +129,7 @@ describe('OpenAPI documentation', () => {
     const reply = await app.inject({ method: 'GET', url: '/docs' });
     expect(reply.statusCode).toBe(200);
     expect(reply.headers['content-type']).toContain('text/html');
+    // Its own policy (Swagger UI styles inline), still unframeable.
+    expect(reply.headers['content-security-policy']).toContain("frame-ancestors 'none'");
   });
 });

@@ -20,12 +20,13 @@ const auctions: FastifyPluginAsyncTypebox = async (fastify) => {
     '',
     {
       onRequest: fastify.authenticate,
+      preValidation: fastify.limitDashboardCaller,
       schema: {
         tags: ['auctions'],
         summary: 'Create an auction (viewer analytics off); only an admin may name another owner',
         security: [{ [SECURITY.bearer]: [] }],
         body: CreateAuctionBodySchema,
-        response: { 201: AuctionResponseSchema, ...errorResponses(...BODY_ERRORS, 401, 403, ...SERVER_ERRORS) },
+        response: { 201: AuctionResponseSchema, ...errorResponses(...BODY_ERRORS, 401, 403, 429, ...SERVER_ERRORS) },
       },
     },
     async (request, reply) => {
@@ -40,12 +41,13 @@ const auctions: FastifyPluginAsyncTypebox = async (fastify) => {
     '/:id',
     {
       onRequest: fastify.authenticate,
+      preValidation: fastify.limitDashboardCaller,
       schema: {
         tags: ['auctions'],
         summary: 'Read an auction (its owner or an admin)',
         security: [{ [SECURITY.bearer]: [] }],
         params: AuctionParamsSchema,
-        response: { 200: AuctionResponseSchema, ...errorResponses(400, 401, 403, 404, ...SERVER_ERRORS) },
+        response: { 200: AuctionResponseSchema, ...errorResponses(400, 401, 403, 404, 429, ...SERVER_ERRORS) },
       },
     },
     async (request) => {

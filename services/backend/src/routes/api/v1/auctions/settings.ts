@@ -11,12 +11,13 @@ const settings: FastifyPluginAsyncTypebox = async (fastify) => {
     '/:id/settings',
     {
       onRequest: fastify.authenticate,
+      preValidation: fastify.limitDashboardCaller,
       schema: {
         tags: ['auctions'],
         summary: 'Read whether the auction stores viewer analytics',
         security: [{ [SECURITY.bearer]: [] }],
         params: AuctionParamsSchema,
-        response: { 200: AuctionSettingsResponseSchema, ...errorResponses(400, 401, 403, 404, ...SERVER_ERRORS) },
+        response: { 200: AuctionSettingsResponseSchema, ...errorResponses(400, 401, 403, 404, 429, ...SERVER_ERRORS) },
       },
     },
     async (request) => {
@@ -29,13 +30,14 @@ const settings: FastifyPluginAsyncTypebox = async (fastify) => {
     '/:id/settings',
     {
       onRequest: fastify.authenticate,
+      preValidation: fastify.limitDashboardCaller,
       schema: {
         tags: ['auctions'],
         summary: 'Turn viewer analytics on or off for the auction',
         security: [{ [SECURITY.bearer]: [] }],
         params: AuctionParamsSchema,
         body: AuctionSettingsSchema,
-        response: { 200: AuctionSettingsResponseSchema, ...errorResponses(...BODY_ERRORS, 401, 403, 404, ...SERVER_ERRORS) },
+        response: { 200: AuctionSettingsResponseSchema, ...errorResponses(...BODY_ERRORS, 401, 403, 404, 429, ...SERVER_ERRORS) },
       },
     },
     async (request) => {

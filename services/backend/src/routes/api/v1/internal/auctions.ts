@@ -21,7 +21,7 @@ const auctions: FastifyPluginAsyncTypebox = async (fastify) => {
         summary: 'Look up an auction for the socket server',
         security: [{ [SECURITY.internalKey]: [] }],
         params: AuctionParamsSchema,
-        response: { 200: AuctionLookupResponseSchema, ...errorResponses(400, 401, 404, ...SERVER_ERRORS) },
+        response: { 200: AuctionLookupResponseSchema, ...errorResponses(400, 401, 404, 429, ...SERVER_ERRORS) },
       },
     },
     async (request, reply) => {
