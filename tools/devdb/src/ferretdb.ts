@@ -12,9 +12,11 @@ const GO_MODULE_DIR = join(REPO_ROOT, 'tools', 'devdb', 'ferretdb');
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
 
-interface FerretDbOptions {
+export interface FerretDbOptions {
   readonly dataDir: string | undefined;
   readonly log: (message: string) => void;
+  /** Loopback port to listen on; any free one when omitted. A fixed one lets a test restart it in place. */
+  readonly port?: number;
 }
 
 /** Builds the binary once; concurrent builders each write a temporary file and rename it. */
@@ -40,7 +42,7 @@ export async function startFerretDb(options: FerretDbOptions): Promise<Database>
 
   const child = spawn(
     FERRETDB_BINARY,
-    ['--listen-addr=127.0.0.1:0', `--sqlite-url=file:${dataDir}/`, '--exit-on-stdin-eof'],
+    [`--listen-addr=127.0.0.1:${String(options.port ?? 0)}`, `--sqlite-url=file:${dataDir}/`, '--exit-on-stdin-eof'],
     // stdin stays an open pipe: if this process dies, FerretDB sees EOF and exits too.
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
@@ -58,6 +60,7 @@ export async function startFerretDb(options: FerretDbOptions): Promise<Database>
   return {
     uri,
     kind: 'ferretdb',
+    pid: child.pid,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');

@@ -14,6 +14,8 @@ export interface Database {
   /** Connection string without a database name; pick one per test file or service. */
   readonly uri: string;
   readonly kind: DatabaseKind;
+  /** The database's own process, when this helper started one (FerretDB): fault tests kill it. */
+  readonly pid?: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -57,5 +59,5 @@ function goIsInstalled(): boolean {
 }
 
 export { testDatabaseName } from './names.js';
-export { FERRETDB_BINARY } from './ferretdb.js';
+export { FERRETDB_BINARY, startFerretDb, type FerretDbOptions } from './ferretdb.js';
 export { REPO_ROOT } from './paths.js';

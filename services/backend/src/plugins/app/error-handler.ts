@@ -1,4 +1,6 @@
-import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import { MongoNetworkError, MongoNotConnectedError, MongoServerSelectionError, MongoTopologyClosedError } from 'mongodb';
 import { ErrorCode } from '@viewer-analytics/shared';
@@ -43,6 +45,27 @@ export const formatValidationErrors: SchemaErrorFormatter = (errors, dataVar) =>
 
 const DATABASE_UNAVAILABLE = [MongoServerSelectionError, MongoNetworkError, MongoNotConnectedError, MongoTopologyClosedError];
 
+/** The code of a client error that Fastify or a plugin raised with only a status. */
+const CODE_BY_STATUS: Readonly<Record<number, ErrorCode>> = {
+  401: ErrorCode.unauthorized,
+  403: ErrorCode.forbidden,
+  404: ErrorCode.notFound,
+  408: ErrorCode.requestTimeout,
+  413: ErrorCode.payloadTooLarge,
+  414: ErrorCode.uriTooLong,
+  415: ErrorCode.unsupportedMediaType,
+  429: ErrorCode.rateLimited,
+};
+
+/** Longest piece of a request's path an error message repeats: a 10 KB path must not come back whole. */
+const MAX_ECHOED_PATH = 100;
+
+/** The request's path without the query string (it may carry secrets), cut short when long. */
+export function echoedPath(url: string): string {
+  const path = url.split('?', 1)[0] ?? '';
+  return path.length <= MAX_ECHOED_PATH ? path : `${path.slice(0, MAX_ECHOED_PATH)}…`;
+}
+
 function isFastifyError(error: unknown): error is FastifyError {
   return error instanceof Error && typeof (error as Partial<FastifyError>).code === 'string';
 }
@@ -51,7 +74,7 @@ function isFastifyError(error: unknown): error is FastifyError {
 function toErrorReply(error: unknown, request: FastifyRequest): ErrorReply {
   if (error instanceof HttpError) return error;
   if (DATABASE_UNAVAILABLE.some((type) => error instanceof type)) {
-    return { statusCode: 503, code: ErrorCode.unavailable, message: 'The database is unavailable; retry later' };
+    return { statusCode: 503, code: ErrorCode.databaseUnavailable, message: 'The database is unavailable; retry later' };
   }
   if (!isFastifyError(error)) return { statusCode: 500, code: ErrorCode.internal, message: 'Internal server error' };
   if (error.validation !== undefined) return { statusCode: 400, code: ErrorCode.validation, message: error.message };
@@ -71,11 +94,47 @@ function toErrorReply(error: unknown, request: FastifyRequest): ErrorReply {
         code: ErrorCode.unsupportedMediaType,
         message: `Content-Type ${request.headers['content-type'] ?? '(none)'} is not supported: send application/json`,
       };
+    // The router's own: a path that is no valid percent-encoding, or a path segment longer than maxParamLength.
+    case 'FST_ERR_BAD_URL':
+      return { statusCode: 400, code: ErrorCode.badRequest, message: 'The URL path is not valid percent-encoding' };
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return { statusCode: 414, code: ErrorCode.uriTooLong, message: `A path segment is longer than ${String(MAX_ECHOED_PATH)} characters` };
   }
   const statusCode = error.statusCode ?? 500;
-  // Fastify's own 4xx messages describe the request, never internals; 5xx messages might.
-  if (statusCode >= 400 && statusCode < 500) return { statusCode, code: ErrorCode.badRequest, message: error.message };
+  // Fastify's and plugins' 4xx messages describe the request, never internals; 5xx messages might.
+  if (statusCode >= 400 && statusCode < 500) return { statusCode, code: CODE_BY_STATUS[statusCode] ?? ErrorCode.badRequest, message: error.message };
   return { statusCode: 500, code: ErrorCode.internal, message: 'Internal server error' };
+}
+
+/**
+ * Router errors (bad percent-encoding, an overlong path segment) reach neither routes nor the
+ * error handler: a Fastify server option hands them here, answered in the same shape.
+ */
+export const frameworkErrors: NonNullable<FastifyServerOptions['frameworkErrors']> = (error, request, reply: FastifyReply) => {
+  const failure = toErrorReply(error, request);
+  request.log.info({ code: failure.code, detail: failure.message }, 'request refused');
+  void reply.code(failure.statusCode).type('application/json; charset=utf-8').send(errorBody(failure.code, failure.message));
+};
+
+/** What Node's HTTP parser refuses before Fastify sees a request, in the same JSON shape. */
+const CLIENT_ERRORS: Readonly<Record<string, readonly [number, ErrorCode, string]>> = {
+  ERR_HTTP_REQUEST_TIMEOUT: [408, ErrorCode.requestTimeout, 'The request was not received in time'],
+  HPE_HEADER_OVERFLOW: [431, ErrorCode.headersTooLarge, 'The request line and headers are too large'],
+};
+
+/** A Fastify server option: answers malformed or too slow requests with the JSON error shape, then closes. */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  // A reset connection has no one left to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] = CLIENT_ERRORS[error.code ?? ''] ?? [400, ErrorCode.badRequest, 'The request is not valid HTTP'];
+  const body = JSON.stringify(errorBody(code, message));
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${String(status)} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${String(Buffer.byteLength(body))}\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }
 
 /** Every 4xx and 5xx reply, from any route or none, as `{"success":false,"error":{"code","message"}}`. */
@@ -96,13 +155,13 @@ export default fp(
       } else {
         request.log.info({ code: failure.code, detail: failure.message }, 'request refused');
       }
+      if (error instanceof HttpError) void reply.headers(error.headers);
       return reply.code(failure.statusCode).type('application/json; charset=utf-8').send(errorBody(failure.code, failure.message));
     });
 
-    fastify.setNotFoundHandler(async (request, reply) => {
-      const path = request.url.split('?', 1)[0] ?? '';
-      return reply.code(404).send(errorBody(ErrorCode.notFound, `No route ${request.method} ${path}`));
-    });
+    fastify.setNotFoundHandler(async (request, reply) =>
+      reply.code(404).send(errorBody(ErrorCode.notFound, `No route ${request.method} ${echoedPath(request.url)}`)),
+    );
   },
   { name: 'error-handler', dependencies: ['metrics'] },
 );

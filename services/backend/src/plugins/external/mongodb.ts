@@ -9,8 +9,11 @@ export default fp<{ config: BackendConfig }>(
       url: config.MONGODB_URI,
       database: config.MONGODB_DATABASE,
       forceClose: true,
-      // Fail requests fast instead of queueing them for 30 s while the database is away.
-      serverSelectionTimeoutMS: 5_000,
+      // While the database is away, requests fail within seconds (503) instead of queueing for
+      // the driver's default 30 s. No socket timeout: on FerretDB a purge pass scans the whole
+      // collection and may take minutes; a database that dies drops its connections at once.
+      serverSelectionTimeoutMS: 3_000,
+      connectTimeoutMS: 3_000,
       appName: 'viewer-analytics-backend',
     });
   },

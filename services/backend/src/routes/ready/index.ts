@@ -24,7 +24,7 @@ const ready: FastifyPluginAsyncTypebox = async (fastify) => {
       try {
         await fastify.mongo.client.db('admin').command({ ping: 1 }, { signal: AbortSignal.timeout(PING_TIMEOUT_MS) });
       } catch (err) {
-        throw new HttpError(503, ErrorCode.unavailable, 'The database does not answer', { cause: err });
+        throw new HttpError(503, ErrorCode.databaseUnavailable, 'The database does not answer', { cause: err });
       }
       return { status: 'ready' as const };
     },

@@ -28,20 +28,20 @@ describe('GET /ready', () => {
     const started = Date.now();
     const reply = await app.inject({ method: 'GET', url: '/ready' });
     expect(reply.statusCode).toBe(503);
-    expect(reply.json()).toEqual({ success: false, error: { code: 'SERVICE_UNAVAILABLE', message: 'The database does not answer' } });
+    expect(reply.json()).toEqual({ success: false, error: { code: 'DATABASE_UNAVAILABLE', message: 'The database does not answer' } });
     expect(Date.now() - started).toBeLessThan(4_000);
   });
 });
 
 describe('a request that needs the database while it is away', () => {
-  it('is answered 503 SERVICE_UNAVAILABLE, so that the socket server retries it', async () => {
+  it('is answered 503 DATABASE_UNAVAILABLE, so that the socket server retries it', async () => {
     const app = await buildApp(testConfig(import.meta.filename));
     try {
       await database(app).dropDatabase();
       await app.mongo.client.close();
       const reply = await app.inject({ method: 'GET', url: '/api/v1/internal/auctions/665f1c2a9b1e8a0012345678', headers: internalKey });
       expect(reply.statusCode).toBe(503);
-      expect(reply.json()).toMatchObject({ success: false, error: { code: 'SERVICE_UNAVAILABLE' } });
+      expect(reply.json()).toMatchObject({ success: false, error: { code: 'DATABASE_UNAVAILABLE' } });
     } finally {
       await app.close();
     }
