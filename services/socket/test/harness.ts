@@ -60,6 +60,7 @@ export class BackendProcess extends NodeService {
   constructor(
     readonly port: number,
     database: string,
+    overrides: NodeJS.ProcessEnv = {},
   ) {
     super({
       name: 'backend',
@@ -75,10 +76,80 @@ export class BackendProcess extends NodeService {
         INTERNAL_API_KEY,
         JWT_SECRET: 'socket-test-jwt-secret-0123456789abcdef',
         LOG_LEVEL: 'warn',
+        ...overrides,
       },
     });
     this.url = `http://127.0.0.1:${port}`;
   }
+}
+
+export interface LogLine {
+  readonly level: number;
+  readonly msg: string;
+  readonly [field: string]: unknown;
+}
+
+const socketProcesses = new Set<SocketProcess>();
+
+/** For `afterEach`: a test that failed half-way must not leave a socket server sending to a reused port. */
+export async function stopSocketProcesses(): Promise<void> {
+  await Promise.all([...socketProcesses].map((service) => service.stop('SIGKILL')));
+  socketProcesses.clear();
+}
+
+/** The socket server built by `tsc -b` as a child process on a fixed port, its JSON log kept. */
+export class SocketProcess extends NodeService {
+  readonly url: string;
+
+  constructor(
+    readonly port: number,
+    backendUrl: string,
+    overrides: NodeJS.ProcessEnv = {},
+  ) {
+    super({
+      name: 'socket server',
+      script: join(REPO, 'services/socket/dist/main.js'),
+      healthUrl: `http://127.0.0.1:${port}/health`,
+      captureOutput: true,
+      env: {
+        ...process.env,
+        NODE_ENV: 'test',
+        SOCKET_HOST: '127.0.0.1',
+        SOCKET_PORT: String(port),
+        BACKEND_API_URL: backendUrl,
+        INTERNAL_API_KEY,
+        // Never the default in the working tree: another run's snapshots would be sent here.
+        OUTBOX_FILE: temporaryOutboxFile(),
+        LOG_LEVEL: 'info',
+        ...overrides,
+      },
+    });
+    this.url = `ws://127.0.0.1:${port}`;
+    socketProcesses.add(this);
+  }
+
+  /** Its log lines, parsed; other output (none is expected) is kept as a message. */
+  get logs(): LogLine[] {
+    return this.output
+      .filter((line) => line.length > 0)
+      .map((line) => {
+        try {
+          return JSON.parse(line) as LogLine;
+        } catch {
+          return { level: 60, msg: line };
+        }
+      });
+  }
+
+  /** Lines at warn level (40) and above. */
+  get problems(): LogLine[] {
+    return this.logs.filter((line) => line.level >= 40);
+  }
+}
+
+/** An outbox file path of its own, in a new temporary folder. */
+export function temporaryOutboxFile(): string {
+  return join(mkdtempSync(join(tmpdir(), 'socket-outbox-')), 'outbox.bin');
 }
 
 export function socketConfig(backendUrl: string, overrides: NodeJS.ProcessEnv = {}): SocketConfig {
@@ -88,10 +159,18 @@ export function socketConfig(backendUrl: string, overrides: NodeJS.ProcessEnv = 
     SOCKET_PORT: '0',
     BACKEND_API_URL: backendUrl,
     INTERNAL_API_KEY,
-    OUTBOX_FILE: join(mkdtempSync(join(tmpdir(), 'socket-outbox-')), 'outbox.bin'),
+    OUTBOX_FILE: temporaryOutboxFile(),
     LOG_LEVEL: 'silent',
     ...overrides,
   });
+}
+
+/**
+ * The window variables of a socket server's environment, for its backend: the backend refuses
+ * snapshots whose timestamps do not start one of its windows.
+ */
+export function windowEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { SAMPLE_INTERVAL_MS: env['SAMPLE_INTERVAL_MS'], SAMPLES_PER_SNAPSHOT: env['SAMPLES_PER_SNAPSHOT'] };
 }
 
 export type InProcessServer = SocketServer & { readonly url: string };
@@ -114,7 +193,7 @@ export function useSocketStack(testFile: string, overrides: NodeJS.ProcessEnv = 
   let backend: BackendProcess | undefined;
   let server: InProcessServer | undefined;
   beforeAll(async () => {
-    backend = new BackendProcess(await freePort(), database.name);
+    backend = new BackendProcess(await freePort(), database.name, windowEnv(overrides));
     await backend.start();
     server = await startInProcess(socketConfig(backend.url, overrides));
   });

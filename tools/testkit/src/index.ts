@@ -34,17 +34,25 @@ export interface NodeServiceOptions {
   readonly healthUrl: string;
   /** Own process group: a terminal's Ctrl-C then reaches only the parent, which stops it in order. */
   readonly detached?: boolean;
+  /** Keep the output's lines in `output` (for tests that read the log) instead of passing it through. */
+  readonly captureOutput?: boolean;
 }
 
 /** A Node service in a child process: started until healthy, stopped with SIGTERM (SIGKILL after a while). */
 export class NodeService {
   private child: ChildProcess | undefined;
   private exitedPromise: Promise<number | null> | undefined;
+  /** Lines the process wrote to stdout and stderr, with `captureOutput`. */
+  readonly output: string[] = [];
 
   constructor(readonly options: NodeServiceOptions) {}
 
   get running(): boolean {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   /** Resolves with the exit code when the process ends. */
@@ -53,25 +61,55 @@ export class NodeService {
     return this.exitedPromise;
   }
 
+  /** Starts the process and waits until it answers its health URL. */
   async start(timeoutMs = 30_000): Promise<void> {
+    this.spawn();
+    await this.healthy(timeoutMs);
+  }
+
+  /** Starts the process without waiting for it (for tests of start-ups that fail). */
+  spawn(): void {
+    const capture = this.options.captureOutput ?? false;
     const child = spawn(process.execPath, [this.options.script], {
       env: this.options.env,
-      stdio: ['ignore', 'inherit', 'inherit'],
+      stdio: ['ignore', capture ? 'pipe' : 'inherit', capture ? 'pipe' : 'inherit'],
       detached: this.options.detached ?? false,
     });
     this.child = child;
+    if (capture) {
+      for (const stream of [child.stdout, child.stderr]) {
+        let partial = '';
+        stream?.setEncoding('utf8').on('data', (chunk: string) => {
+          const lines = (partial + chunk).split('\n');
+          partial = lines.pop() ?? '';
+          this.output.push(...lines);
+        });
+      }
+    }
     this.exitedPromise = new Promise((resolve) => child.once('exit', (code) => {
       resolve(code);
     }));
+  }
+
+  /** Waits until the health URL answers 200; fails at once if the process exits. */
+  async healthy(timeoutMs = 30_000): Promise<void> {
     await waitFor(
       async () => {
-        if (!this.running) throw new Error(`${this.options.name} exited during start-up (see its log above)`);
+        if (!this.running) {
+          const log = this.options.captureOutput === true ? `:\n${this.output.slice(-10).join('\n')}` : ' (see its log above)';
+          throw new Error(`${this.options.name} exited during start-up${log}`);
+        }
         const response = await fetch(this.options.healthUrl).catch(() => undefined);
         return response?.ok === true;
       },
       timeoutMs,
       `${this.options.name} to answer ${this.options.healthUrl}`,
     );
+  }
+
+  /** Sends `signal` without waiting for anything. */
+  signal(signal: NodeJS.Signals): void {
+    this.child?.kill(signal);
   }
 
   /** Sends `signal` and waits for the exit; SIGKILL after `timeoutMs`. Returns the exit code. */

@@ -1,18 +1,16 @@
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CloseCode } from '@viewer-analytics/shared';
-import { NodeService } from '@viewer-analytics/testkit';
 import {
   BackendProcess,
   freePort,
-  INTERNAL_API_KEY,
   liveUrl,
-  REPO,
   socketConfig,
+  SocketProcess,
   startInProcess,
+  stopSocketProcesses,
+  temporaryOutboxFile,
   TestDatabase,
   Viewer,
   waitFor,
@@ -35,9 +33,14 @@ describe('delivery through a backend outage', () => {
   let backend: BackendProcess;
 
   beforeAll(async () => {
-    backend = new BackendProcess(await freePort(), database.name);
+    // 300 ms windows: the 600 ms windows of the second test start on them too.
+    backend = new BackendProcess(await freePort(), database.name, {
+      SAMPLE_INTERVAL_MS: String(INTERVAL),
+      SAMPLES_PER_SNAPSHOT: String(SAMPLES),
+    });
     await backend.start();
   });
+  afterEach(stopSocketProcesses);
   afterAll(async () => {
     await backend.stop();
     await database.close();
@@ -77,31 +80,18 @@ describe('delivery through a backend outage', () => {
   });
 
   it('keeps the partial window of a SIGTERM while the backend is down and sends it after a restart', async () => {
-    const outboxFile = join(mkdtempSync(join(tmpdir(), 'socket-outbox-')), 'outbox.bin');
+    const outboxFile = temporaryOutboxFile();
     const slowInterval = 200;
     const window = slowInterval * SAMPLES;
     const port = await freePort();
-    const env = {
-      ...process.env,
-      NODE_ENV: 'test',
-      SOCKET_HOST: '127.0.0.1',
-      SOCKET_PORT: String(port),
-      BACKEND_API_URL: backend.url,
-      INTERNAL_API_KEY,
-      SAMPLE_INTERVAL_MS: String(slowInterval),
-      SAMPLES_PER_SNAPSHOT: String(SAMPLES),
-      OUTBOX_FILE: outboxFile,
-      SHUTDOWN_FLUSH_TIMEOUT_MS: '300',
-      RETRY_BASE_MS: '50',
-      RETRY_MAX_MS: '200',
-      LOG_LEVEL: 'warn',
-    };
-    const startSocket = async (): Promise<NodeService> => {
-      const service = new NodeService({
-        name: 'socket server',
-        script: join(REPO, 'services/socket/dist/main.js'),
-        env,
-        healthUrl: `http://127.0.0.1:${port}/health`,
+    const startSocket = async (): Promise<SocketProcess> => {
+      const service = new SocketProcess(port, backend.url, {
+        SAMPLE_INTERVAL_MS: String(slowInterval),
+        SAMPLES_PER_SNAPSHOT: String(SAMPLES),
+        OUTBOX_FILE: outboxFile,
+        SHUTDOWN_FLUSH_TIMEOUT_MS: '300',
+        RETRY_BASE_MS: '50',
+        RETRY_MAX_MS: '200',
       });
       await service.start();
       return service;
