@@ -53,7 +53,7 @@ export const ViewerAnalyticsSchema = Type.Object({
   }),
   bucketMs: Type.Integer({
     minimum: 1,
-    description: 'Time one point covers: the window length (SAMPLE_INTERVAL_MS × SAMPLES_PER_SNAPSHOT) unless downsampled, else a multiple of it; buckets start at multiples of it since the epoch',
+    description: 'Time one point covers: the window length (SAMPLE_INTERVAL_MS × SAMPLES_PER_SNAPSHOT) unless downsampled, else the window times a power of two; buckets start at multiples of it since the epoch',
   }),
   snapshots: Type.Array(ViewerPointSchema, { maxItems: MAX_VIEWER_POINTS, description: 'Oldest first' }),
 });

@@ -11,21 +11,10 @@ export interface SeriesWindow {
 }
 
 export interface ViewerSeries {
-  /** Time one point covers; points start at multiples of it since the epoch. */
+  /** Time one point covers: the window, or the window times a power of two; points start at multiples of it since the epoch. */
   readonly bucketMs: number;
   readonly downsampled: boolean;
   readonly points: ViewerPoint[];
-}
-
-/**
- * The shortest bucket, a multiple of the window, that splits first…last into at most
- * `maxPoints` buckets aligned to multiples of it since the epoch.
- */
-export function bucketLength(firstMs: number, lastMs: number, windowMs: number, maxPoints: number): number {
-  const buckets = (bucketMs: number): number => Math.floor(lastMs / bucketMs) - Math.floor(firstMs / bucketMs) + 1;
-  let factor = Math.max(1, Math.ceil(buckets(windowMs) / maxPoints));
-  while (buckets(factor * windowMs) > maxPoints) factor += 1;
-  return factor * windowMs;
 }
 
 interface Bucket {
@@ -50,15 +39,13 @@ function merge(into: Bucket, from: Omit<Bucket, 'start' | 'timestamp'>): void {
 const round4 = (value: number): number => Math.round(value * 10_000) / 10_000;
 
 /**
- * Folds windows (oldest first, between `firstMs` and `lastMs`) into at most `maxPoints` points
- * without holding more than that: one point per window while they fit, and once they do not,
- * consecutive windows merged into buckets of `bucketLength`: peak the largest, minimum the
- * smallest, average weighted by samples, viewerCount the last window's, samples summed.
+ * Folds windows (oldest first) into at most `maxPoints` points without holding more than that,
+ * in one pass: one point per window while they fit; whenever they do not, buckets twice as long
+ * (aligned to multiples of their length since the epoch, so two buckets merge into one), the
+ * points so far merged into them. Merging: peak the largest, minimum the smallest, average
+ * weighted by samples, viewerCount the last window's, samples summed.
  */
-export async function viewerSeries(
-  windows: AsyncIterable<SeriesWindow>,
-  { firstMs, lastMs, windowMs, maxPoints }: { firstMs: number; lastMs: number; windowMs: number; maxPoints: number },
-): Promise<ViewerSeries> {
+export async function viewerSeries(windows: AsyncIterable<SeriesWindow>, { windowMs, maxPoints }: { windowMs: number; maxPoints: number }): Promise<ViewerSeries> {
   let bucketMs = windowMs;
   const buckets: Bucket[] = [];
 
@@ -79,9 +66,8 @@ export async function viewerSeries(
       minViewers: window.minViewers,
       sampleCount: window.sampleCount,
     });
-    if (buckets.length > maxPoints && bucketMs === windowMs) {
-      // More windows than points: from here on, coarser buckets; the finer ones so far merge into them.
-      bucketMs = bucketLength(firstMs, lastMs, windowMs, maxPoints);
+    while (buckets.length > maxPoints) {
+      bucketMs *= 2;
       for (const bucket of buckets.splice(0)) add(bucket);
     }
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bucketLength, viewerSeries, type SeriesWindow } from '../../src/analytics/viewer-series.js';
+import { viewerSeries, type SeriesWindow } from '../../src/analytics/viewer-series.js';
 
 const MINUTE = 60_000;
 
@@ -11,13 +11,7 @@ async function* stream(windows: readonly SeriesWindow[]): AsyncIterable<SeriesWi
   yield* windows;
 }
 
-const series = (windows: readonly SeriesWindow[], maxPoints: number) =>
-  viewerSeries(stream(windows), {
-    firstMs: windows[0]?.timestamp.getTime() ?? 0,
-    lastMs: windows.at(-1)?.timestamp.getTime() ?? 0,
-    windowMs: MINUTE,
-    maxPoints,
-  });
+const series = (windows: readonly SeriesWindow[], maxPoints: number) => viewerSeries(stream(windows), { windowMs: MINUTE, maxPoints });
 
 describe('the viewer series', () => {
   it('passes windows through one point each while they fit', async () => {
@@ -43,20 +37,15 @@ describe('the viewer series', () => {
     ]);
   });
 
-  it('never answers more than maxPoints, whatever the span and its alignment', async () => {
-    for (const [count, maxPoints, offset] of [[1_000, 7, 0], [1_000, 7, 3], [10_007, 1_500, 59], [45, 44, 1]] as const) {
+  it('never answers more than maxPoints, whatever the span and its alignment, and at least half as many when it merges', async () => {
+    for (const [count, maxPoints, offset] of [[1_000, 7, 0], [1_000, 7, 3], [10_007, 1_500, 59], [45, 44, 1], [125_000, 1_500, 17]] as const) {
       const windows = Array.from({ length: count }, (_, i) => window(offset + i));
-      const { points, bucketMs } = await series(windows, maxPoints);
+      const { points, bucketMs, downsampled } = await series(windows, maxPoints);
       expect(points.length).toBeLessThanOrEqual(maxPoints);
+      expect(points.length).toBeGreaterThanOrEqual(Math.min(count, Math.floor(maxPoints / 2)));
       expect(points.reduce((sum, point) => sum + point.sampleCount, 0)).toBe(12 * count);
-      expect(bucketMs).toBe(bucketLength(offset * MINUTE, (offset + count - 1) * MINUTE, MINUTE, maxPoints));
+      expect(downsampled).toBe(count > maxPoints);
+      expect(Math.log2(bucketMs / MINUTE) % 1).toBe(0); // the window times a power of two
     }
-  });
-
-  it('picks the shortest bucket that fits', () => {
-    expect(bucketLength(0, 99 * MINUTE, MINUTE, 100)).toBe(MINUTE);
-    expect(bucketLength(0, 100 * MINUTE, MINUTE, 100)).toBe(2 * MINUTE);
-    // 1…150 in aligned buckets of 2 minutes spans 76 of them, one too many.
-    expect(bucketLength(MINUTE, 150 * MINUTE, MINUTE, 75)).toBe(3 * MINUTE);
   });
 });

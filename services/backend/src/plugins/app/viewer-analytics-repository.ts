@@ -28,10 +28,8 @@ export type RetentionIndex = 'ttl' | 'plain';
 
 export interface ViewerAnalyticsRepository {
   insertMany(snapshots: readonly SnapshotDocument[]): Promise<InsertOutcome>;
-  /** The first and last window of the auction starting at or after `since` (any when undefined); undefined when there is none. */
-  span(auction: ObjectId, since: Date | undefined): Promise<{ first: Date; last: Date } | undefined>;
-  /** The auction's windows starting from `since` through `until`, oldest first, streamed from the cursor. */
-  windows(auction: ObjectId, since: Date, until: Date): AsyncIterable<SeriesWindow>;
+  /** The auction's windows starting at or after `since` (all when undefined), oldest first, streamed from the cursor. */
+  windows(auction: ObjectId, since: Date | undefined): AsyncIterable<SeriesWindow>;
   /** Creates the `createdAt` index that enforces retention, TTL where the server has it. */
   ensureRetentionIndex(expireAfterSeconds: number): Promise<RetentionIndex>;
   /** Deletes snapshots created before `cutoff`, in chunks the server can take; returns how many. */
@@ -104,20 +102,9 @@ function viewerAnalyticsRepository(collection: Collection<SnapshotDocument>): Vi
       }
     },
 
-    async span(auction, since) {
-      const filter = since === undefined ? { auction } : { auction, timestamp: { $gte: since } };
-      const options = { projection: { _id: 0, timestamp: 1 } };
-      // Two walks of the unique {auction, timestamp} index, one from each end.
-      const [first, last] = await Promise.all([
-        collection.findOne(filter, { ...options, sort: { timestamp: 1 } }),
-        collection.findOne(filter, { ...options, sort: { timestamp: -1 } }),
-      ]);
-      return first === null || last === null ? undefined : { first: first.timestamp, last: last.timestamp };
-    },
-
-    windows(auction, since, until) {
+    windows(auction, since) {
       return collection.find<SeriesWindow>(
-        { auction, timestamp: { $gte: since, $lte: until } },
+        since === undefined ? { auction } : { auction, timestamp: { $gte: since } },
         { projection: { _id: 0, timestamp: 1, viewerCount: 1, avgViewers: 1, peakViewers: 1, minViewers: 1, sampleCount: 1 }, sort: { timestamp: 1 } },
       );
     },

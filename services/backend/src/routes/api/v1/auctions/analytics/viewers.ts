@@ -36,16 +36,7 @@ const viewers: FastifyPluginAsyncTypebox<ViewersOptions> = async (fastify, { win
       const auction = await fastify.authorization.auctionFor(request.user, request.params.id);
       const range = request.query.timeRange ?? 'all';
       const since = range === 'all' ? undefined : new Date(Date.now() - TIME_RANGE_MS[range]);
-      const span = await fastify.viewerAnalytics.span(auction._id, since);
-      const series =
-        span === undefined
-          ? { bucketMs: windowMs, downsampled: false, points: [] }
-          : await viewerSeries(fastify.viewerAnalytics.windows(auction._id, span.first, span.last), {
-              firstMs: span.first.getTime(),
-              lastMs: span.last.getTime(),
-              windowMs,
-              maxPoints: MAX_VIEWER_POINTS,
-            });
+      const series = await viewerSeries(fastify.viewerAnalytics.windows(auction._id, since), { windowMs, maxPoints: MAX_VIEWER_POINTS });
       return {
         success: true as const,
         data: { enabled: auction.enableViewerAnalytics, downsampled: series.downsampled, bucketMs: series.bucketMs, snapshots: series.points },
