@@ -12,6 +12,8 @@ export class SocketMetrics {
   flushFailures = 0;
   /** Snapshots the backend found too far in the future (this clock ahead of its), kept for later. */
   snapshotsDeferred = 0;
+  /** Snapshots the sampler made (closed windows × auctions): what the backend should end up with. */
+  snapshotsMade = 0;
   outboxFilesCorrupt = 0;
   readonly rejected: Record<RejectReason, number> = { malformed_id: 0, unknown_auction: 0, at_capacity: 0, lookup_failed: 0 };
   readonly snapshotsSent: Record<SentOutcome, number> = { stored: 0, duplicates: 0, disabled: 0, unknown: 0, rejected: 0 };
@@ -35,6 +37,7 @@ export class SocketMetrics {
       counter('socket_snapshots_dropped_total', 'Snapshots dropped because the outbox was full or older than its outage bound', gauges.dropped),
       gauge('socket_outbox_file_bytes', 'Size of the outbox write-ahead file', gauges.outboxFileBytes),
       counter('socket_outbox_files_corrupt_total', 'Damaged outbox files moved aside at start-up', this.outboxFilesCorrupt),
+      counter('socket_snapshots_made_total', 'Snapshots made at window closes, one per auction and window', this.snapshotsMade),
       counter('socket_snapshots_deferred_total', 'Snapshots the backend found too far in the future, kept for later', this.snapshotsDeferred),
       counter('socket_joins_total', 'Viewers accepted', this.joins),
       counter('socket_leaves_total', 'Viewers gone', this.leaves),

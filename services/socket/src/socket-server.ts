@@ -69,6 +69,7 @@ export async function startSocketServer(config: SocketConfig, log: Logger): Prom
     samplesPerWindow: config.SAMPLES_PER_SNAPSHOT,
     isIdle: (slot) => counts.countAt(slot) === 0,
     onWindowClosed: (windowStart, snapshots) => {
+      metrics.snapshotsMade += snapshots;
       if (snapshots > 0) log.debug({ window: new Date(windowStart).toISOString(), snapshots }, 'window closed');
       persist(windowStart);
       flusher.kick();
