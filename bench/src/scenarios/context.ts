@@ -40,7 +40,7 @@ const OUR_BACKEND = join(REPO_ROOT, 'services', 'backend', 'dist', 'server.js');
 const OUR_SOCKET = join(REPO_ROOT, 'services', 'socket', 'dist', 'main.js');
 const PEERS = join(REPO_ROOT, 'bench', 'dist', 'peers');
 
-export async function startOurBackend(ctx: Context, database: string, name: string, logLevel = 'warn'): Promise<Service> {
+export async function startOurBackend(ctx: Context, database: string, name: string, extra: Record<string, string> = {}): Promise<Service> {
   const port = await freePort();
   return startService({
     name,
@@ -55,7 +55,8 @@ export async function startOurBackend(ctx: Context, database: string, name: stri
       MONGODB_DATABASE: database,
       INTERNAL_API_KEY: ctx.internalKey,
       JWT_SECRET: ctx.jwtSecret,
-      LOG_LEVEL: logLevel,
+      LOG_LEVEL: 'warn',
+      ...extra,
     },
   });
 }

@@ -58,7 +58,11 @@ export async function runFlushSuite(ctx: Context, auctions: readonly string[]): 
   const { config, progress } = ctx;
   progress.step(`flush: seeding ${formatInt(auctions.length)} auctions into ${DATABASE}`);
   await seedAuctions(ctx.mongo, DATABASE, auctions);
-  const backend = await startOurBackend(ctx, DATABASE, 'ours-backend-flush');
+  // One-interval windows on the backend: every window the flush scenarios use starts on one of them.
+  const backend = await startOurBackend(ctx, DATABASE, 'ours-backend-flush', {
+    SAMPLE_INTERVAL_MS: String(ctx.config.flushSampleIntervalMs),
+    SAMPLES_PER_SNAPSHOT: '1',
+  });
   const windows: FlushWindow[] = [];
   let e2eSetup: FlushResult['e2eSetup'];
   try {
