@@ -115,7 +115,8 @@ describe('OutboxJournal', () => {
     fillWindow(outbox, 3, 0, 50);
     await journal.sync(3 * WINDOW);
     const body = readFileSync(path);
-    body[20 + 20 + 50 * 53 + 40] ^= 0xff; // a byte inside the second frame's records
+    const inSecondFrame = 20 + 20 + 50 * 53 + 20 + 40; // header, first frame, second frame's header, into its records
+    body.writeUInt8(body.readUInt8(inSecondFrame) ^ 0xff, inSecondFrame);
     writeFileSync(path, body);
     const again = await reopen(path);
     expect(records(again.outbox)).toEqual(firstFrame);
