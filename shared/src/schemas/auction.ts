@@ -30,7 +30,10 @@ export const AuctionSettingsSchema = Type.Object(
 export type AuctionSettings = Type.Static<typeof AuctionSettingsSchema>;
 export const AuctionSettingsResponseSchema = SuccessSchema(AuctionSettingsSchema);
 
-/** What the socket server learns before it accepts a viewer. */
-export const AuctionLookupSchema = Type.Object({ id: ObjectIdSchema, enableViewerAnalytics: Type.Boolean() });
+/**
+ * What the socket server learns before it accepts a viewer: that the auction exists. Whether its
+ * snapshots are stored is decided by the backend alone, when they arrive.
+ */
+export const AuctionLookupSchema = Type.Object({ id: ObjectIdSchema });
 export type AuctionLookup = Type.Static<typeof AuctionLookupSchema>;
 export const AuctionLookupResponseSchema = SuccessSchema(AuctionLookupSchema);

@@ -1,7 +1,6 @@
 import { Pool } from 'undici';
 import {
   INTERNAL_API_KEY_HEADER,
-  type AuctionLookup,
   type BatchOutcome,
 } from '@viewer-analytics/shared';
 
@@ -9,7 +8,9 @@ export type BatchResult =
   | { readonly ok: true; readonly outcome: BatchOutcome }
   | { readonly ok: false; readonly status: number; readonly retry: boolean; readonly reason: string };
 
-export type LookupResult = { readonly found: true; readonly auction: AuctionLookup } | { readonly found: false };
+export interface LookupResult {
+  readonly found: boolean;
+}
 
 /**
  * The backend's internal API over long-lived undici Pools (keep-alive, bounded timeouts).
@@ -70,8 +71,8 @@ export class BackendClient {
       headers: this.headers,
     });
     if (response.statusCode === 200) {
-      const reply = (await response.body.json()) as { data: AuctionLookup };
-      return { found: true, auction: reply.data };
+      await response.body.dump();
+      return { found: true };
     }
     const reason = await errorReason(response.body);
     if (response.statusCode === 404) return { found: false };

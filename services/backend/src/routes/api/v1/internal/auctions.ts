@@ -6,11 +6,9 @@ import { SECURITY } from '../../../../plugins/external/swagger.js';
 import { errorResponses, SERVER_ERRORS } from '../../../../schemas/error-responses.js';
 
 /**
- * Whether an auction exists and records analytics, asked by the socket server before it accepts
- * a viewer. A few seconds of caching spares the database a lookup per join during a surge.
+ * Whether an auction exists, asked by the socket server before it accepts a viewer (it caches
+ * the answer for LOOKUP_TTL_MS). Analytics on or off is not its business: the ingest decides.
  */
-const CACHE_CONTROL = 'private, max-age=5';
-
 const auctions: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get(
     '/auctions/:id',
@@ -28,9 +26,7 @@ const auctions: FastifyPluginAsyncTypebox = async (fastify) => {
       const { id } = request.params;
       const auction = await fastify.auctions.findById(new ObjectId(id));
       if (auction === null) throw auctionNotFound(id);
-      return reply
-        .header('cache-control', CACHE_CONTROL)
-        .send({ success: true, data: { id: auction._id.toHexString(), enableViewerAnalytics: auction.enableViewerAnalytics } });
+      return reply.send({ success: true, data: { id: auction._id.toHexString() } });
     },
   );
 };
