@@ -3,10 +3,11 @@ import {
   assertProductionSecrets,
   HostSchema,
   LogLevelSchema,
-  MAX_SAMPLES_PER_SNAPSHOT,
   NodeEnvSchema,
   parseEnv,
   PortSchema,
+  SampleIntervalMsSchema,
+  SamplesPerSnapshotSchema,
   SecretSchema,
 } from '@viewer-analytics/shared';
 
@@ -16,13 +17,8 @@ const SocketEnvSchema = Type.Object({
   SOCKET_PORT: PortSchema(8081),
   BACKEND_API_URL: Type.String({ pattern: '^https?://[^/]+/?$', description: 'origin of the backend, e.g. http://localhost:8080' }),
   INTERNAL_API_KEY: SecretSchema('shared secret of the backend'),
-  SAMPLE_INTERVAL_MS: Type.Integer({ minimum: 10, default: 5000, description: 'time between samples (ms)' }),
-  SAMPLES_PER_SNAPSHOT: Type.Integer({
-    minimum: 1,
-    maximum: MAX_SAMPLES_PER_SNAPSHOT,
-    default: 12,
-    description: `samples in one snapshot window, 1 to ${MAX_SAMPLES_PER_SNAPSHOT}`,
-  }),
+  SAMPLE_INTERVAL_MS: SampleIntervalMsSchema,
+  SAMPLES_PER_SNAPSHOT: SamplesPerSnapshotSchema,
   BROADCAST_INTERVAL_MS: Type.Integer({ minimum: 10, maximum: 1000, default: 200, description: 'coalescing interval of count updates (ms)' }),
   MAX_CONNECTIONS: Type.Integer({ minimum: 1, default: 19_000, description: 'open viewers one process accepts' }),
   MAX_AUCTIONS: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 100_000, description: 'auctions tracked at once' }),
