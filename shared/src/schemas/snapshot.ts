@@ -117,7 +117,8 @@ export interface SnapshotWindowRules {
 /**
  * The rules JSON Schema cannot say: min ≤ avg ≤ peak, min ≤ viewerCount ≤ peak, and a window
  * that does not start more than five minutes in the future; with `window`, also a window that
- * starts on a boundary and within the retention period. Both services check them.
+ * starts on a boundary and within the retention period. The backend checks them on every snapshot
+ * it receives (the socket server makes snapshots that keep them by construction).
  */
 export function snapshotInvariantViolation(
   snapshot: Snapshot,
