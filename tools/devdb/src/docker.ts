@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import type { Database } from './index.js';
+import type { Database } from './database.js';
 
 /** True when a Docker engine (not just the client) answers. */
 export function dockerEngineAnswers(): boolean {

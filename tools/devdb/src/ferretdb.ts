@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { Database } from './index.js';
+import type { Database } from './database.js';
 import { REPO_ROOT, TOOLS_DIR } from './paths.js';
 
 export const FERRETDB_BINARY = join(TOOLS_DIR, 'bin', 'ferretdb');

@@ -6,18 +6,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { startFerretDb, FERRETDB_BINARY } from './ferretdb.js';
+import type { Database } from './database.js';
 import { dockerEngineAnswers, startMongoContainer } from './docker.js';
 
-export type DatabaseKind = 'uri' | 'docker' | 'ferretdb';
-
-export interface Database {
-  /** Connection string without a database name; pick one per test file or service. */
-  readonly uri: string;
-  readonly kind: DatabaseKind;
-  /** The database's own process, when this helper started one (FerretDB): fault tests kill it. */
-  readonly pid?: number | undefined;
-  stop(): Promise<void>;
-}
+export type { Database, DatabaseKind } from './database.js';
 
 export interface StartDatabaseOptions {
   /** Where FerretDB keeps its SQLite files; a fresh temporary folder when omitted. */
