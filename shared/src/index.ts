@@ -6,3 +6,4 @@ export * from './schemas/auth.js';
 export * from './schemas/envelope.js';
 export * from './schemas/ids.js';
 export * from './schemas/snapshot.js';
+export * from './schemas/stored-snapshot.js';

@@ -8,9 +8,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { testDatabaseName } from '@viewer-analytics/devdb';
 import { freePort, NodeService, waitFor } from '@viewer-analytics/testkit';
-import type { ViewerCountUpdate } from '@viewer-analytics/shared';
-// The stored shape is the backend's: these tests read what it wrote.
-import type { SnapshotDocument } from '../../backend/src/plugins/app/viewer-analytics-repository.js';
+import { VIEWER_ANALYTICS_COLLECTION, type SnapshotDocument, type ViewerCountUpdate } from '@viewer-analytics/shared';
 export type { SnapshotDocument };
 import { loadConfig, type SocketConfig } from '../src/config.js';
 import { startSocketServer, type SocketServer } from '../src/socket-server.js';
@@ -41,7 +39,7 @@ export class TestDatabase {
 
   snapshots(auctionId: string): Promise<SnapshotDocument[]> {
     return this.db
-      .collection<SnapshotDocument>('vieweranalytics')
+      .collection<SnapshotDocument>(VIEWER_ANALYTICS_COLLECTION)
       .find({ auction: new ObjectId(auctionId) })
       .sort({ timestamp: 1 })
       .toArray();

@@ -1,21 +1,9 @@
 import { MongoBulkWriteError, MongoServerError, type Collection, type CreateIndexOptions, type IndexOptions, type IndexSpecification, type ObjectId } from 'mongodb';
 import fp from 'fastify-plugin';
 import type { SeriesWindow } from '../../analytics/viewer-series.js';
+import { VIEWER_ANALYTICS_COLLECTION, type SnapshotDocument } from '@viewer-analytics/shared';
 
-const VIEWER_ANALYTICS_COLLECTION = 'vieweranalytics';
-
-export interface SnapshotDocument {
-  auction: ObjectId;
-  /** Start of the window, UTC. */
-  timestamp: Date;
-  viewerCount: number;
-  avgViewers: number;
-  peakViewers: number;
-  minViewers: number;
-  sampleCount: number;
-  createdAt: Date;
-  updatedAt: Date;
-}
+export type { SnapshotDocument };
 
 export interface InsertOutcome {
   readonly stored: number;
