@@ -5,12 +5,13 @@ import { LocalViewerCounts } from './auctions/viewer-counts.js';
 import { Broadcaster } from './broadcast/broadcaster.js';
 import { CountMessageEncoder } from './broadcast/count-message.js';
 import type { SocketConfig } from './config.js';
-import { BackendClient } from './delivery/backend-client.js';
+import { BackendClient } from './backend/backend-client.js';
 import { Flusher } from './delivery/flusher.js';
 import { OutboxJournal } from './delivery/outbox-journal.js';
 import { OUTBOX_RECORD_BYTES, SnapshotOutbox } from './delivery/snapshot-outbox.js';
 import { registerHttpRoutes } from './http/routes.js';
 import { SocketMetrics } from './metrics.js';
+import { createPrometheusRegistry } from './prometheus-registry.js';
 import { Sampler } from './sampling/sampler.js';
 import uWS, { type TemplatedApp, type us_listen_socket } from './uws.js';
 import { AuctionDirectory } from './viewers/auction-directory.js';
@@ -101,14 +102,13 @@ export async function startSocketServer(config: SocketConfig, log: Logger): Prom
   });
   app.ws(liveFeedPath(':id'), liveFeed.behavior());
   registerHttpRoutes(app, {
-    metrics: () =>
-      metrics.render({
-        connections: counts.connections,
-        auctions: slots.size,
-        outbox: outbox.size,
-        dropped: outbox.dropped,
-        outboxFileBytes: journal.bytes,
-      }),
+    metrics: createPrometheusRegistry(metrics, () => ({
+      connections: counts.connections,
+      auctions: slots.size,
+      outbox: outbox.size,
+      dropped: outbox.dropped,
+      outboxFileBytes: journal.bytes,
+    })),
     ready: () => client.reachable(),
   });
 

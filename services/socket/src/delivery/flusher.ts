@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { MAX_BATCH_SNAPSHOTS, SnapshotRejection, type InvalidSnapshot } from '@viewer-analytics/shared';
 import type { SocketMetrics } from '../metrics.js';
-import type { BackendClient } from './backend-client.js';
+import type { BackendClient } from '../backend/backend-client.js';
 import { encodeBatch, MAX_BATCH_BYTES } from './batch-encoder.js';
 import type { SnapshotOutbox } from './snapshot-outbox.js';
 

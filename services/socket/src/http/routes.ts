@@ -1,8 +1,8 @@
 import type { HttpResponse, TemplatedApp } from '../uws.js';
 
 export interface HttpRoutesOptions {
-  /** Prometheus text of the server's metrics. */
-  readonly metrics: () => string;
+  /** The server's Prometheus registry (prom-client's Registry fits). */
+  readonly metrics: { readonly contentType: string; metrics(): Promise<string> };
   /** True when the server can do its job: the backend answers. */
   readonly ready: () => Promise<boolean>;
 }
@@ -16,26 +16,41 @@ export function registerHttpRoutes(app: TemplatedApp, options: HttpRoutesOptions
   });
 
   app.get('/ready', (res) => {
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-    });
-    void options.ready().then((ready) => {
-      if (aborted) return;
-      res.cork(() => {
-        if (ready) reply(res, '200 OK', JSON_TYPE, '{"status":"ready"}');
-        else reply(res, '503 Service Unavailable', JSON_TYPE, errorBody('SERVICE_UNAVAILABLE', 'the backend does not answer'));
-      });
+    replyLater(res, options.ready(), (ready) => {
+      if (ready) reply(res, '200 OK', JSON_TYPE, '{"status":"ready"}');
+      else reply(res, '503 Service Unavailable', JSON_TYPE, errorBody('SERVICE_UNAVAILABLE', 'the backend does not answer'));
     });
   });
 
   app.get('/metrics', (res) => {
-    reply(res, '200 OK', 'text/plain; version=0.0.4', options.metrics());
+    replyLater(res, options.metrics.metrics(), (text) => {
+      reply(res, '200 OK', options.metrics.contentType, text);
+    });
   });
 
   app.any('/*', (res) => {
     reply(res, '404 Not Found', JSON_TYPE, errorBody('NOT_FOUND', 'no such route; viewers connect to /auctions/<id>/live'));
   });
+}
+
+/** Answers once `answer` settles, unless the client has gone by then (uWS forbids touching `res` after that). */
+function replyLater<T>(res: HttpResponse, answer: Promise<T>, write: (value: T) => void): void {
+  let aborted = false;
+  res.onAborted(() => {
+    aborted = true;
+  });
+  answer.then(
+    (value) => {
+      if (!aborted) res.cork(() => {
+        write(value);
+      });
+    },
+    (err: unknown) => {
+      if (!aborted) res.cork(() => {
+        reply(res, '500 Internal Server Error', JSON_TYPE, errorBody('INTERNAL_ERROR', err instanceof Error ? err.message : String(err)));
+      });
+    },
+  );
 }
 
 function reply(res: HttpResponse, status: string, contentType: string, body: string): void {

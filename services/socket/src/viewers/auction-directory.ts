@@ -1,4 +1,4 @@
-import type { BackendClient } from '../delivery/backend-client.js';
+import type { BackendClient } from '../backend/backend-client.js';
 
 export interface AuctionDirectoryOptions {
   readonly client: Pick<BackendClient, 'lookupAuction'>;

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_FUTURE_SKEW_MS } from '@viewer-analytics/shared';
-import { BackendClient } from '../../src/delivery/backend-client.js';
+import { BackendClient } from '../../src/backend/backend-client.js';
 import { Flusher } from '../../src/delivery/flusher.js';
 import { SnapshotOutbox } from '../../src/delivery/snapshot-outbox.js';
 import { SocketMetrics } from '../../src/metrics.js';

@@ -1,3 +1,4 @@
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, liveUrl, socketConfig, startInProcess, useSocketStack, Viewer, type InProcessServer } from '../harness.js';
 
@@ -36,6 +37,28 @@ describe('the socket server over HTTP', () => {
     expect(text).toMatch(/^socket_joins_total \d+$/m);
     expect(text).toMatch(/^# TYPE socket_flush_duration_seconds histogram$/m);
     await viewer.close();
+  });
+
+  it('serves valid Prometheus text with the process metrics beside its own', async () => {
+    const response = await http(stack.server, '/metrics');
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const families = new Map(parsePrometheusTextFormat(await response.text()).map((family) => [family.name, family]));
+    expect(families.get('socket_connections')?.type).toBe('GAUGE');
+    expect(families.get('socket_joins_total')?.type).toBe('COUNTER');
+    expect(families.get('socket_rejected_total')?.metrics.map((sample) => sample.labels?.['reason'])).toEqual(
+      expect.arrayContaining(['malformed_id', 'unknown_auction', 'at_capacity', 'lookup_failed']),
+    );
+    expect(families.get('socket_flush_duration_seconds')?.metrics[0]?.buckets).toHaveProperty('+Inf');
+    for (const name of ['nodejs_eventloop_lag_seconds', 'nodejs_gc_duration_seconds', 'nodejs_heap_size_used_bytes', 'process_resident_memory_bytes']) {
+      expect(families.has(name), name).toBe(true);
+    }
+  });
+
+  it('keeps the metrics of two servers in one process apart', async () => {
+    const own = await (await http(stack.server, '/metrics')).text();
+    const other = await (await http(orphan, '/metrics')).text();
+    expect(own).toMatch(/^socket_joins_total [1-9]\d*$/m);
+    expect(other).toMatch(/^socket_joins_total 0$/m);
   });
 
   it('answers unknown routes with a JSON 404', async () => {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { CloseCode } from '@viewer-analytics/shared';
-import { BackendClient } from '../../src/delivery/backend-client.js';
+import { BackendClient } from '../../src/backend/backend-client.js';
 import { AuctionDirectory } from '../../src/viewers/auction-directory.js';
 import { INTERNAL_API_KEY, liveUrl, useSocketStack, Viewer } from '../harness.js';
 import { standardClose } from '../standard-client.js';

@@ -1,0 +1,63 @@
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { SocketMetrics } from './metrics.js';
+
+/** What the server's parts hold at scrape time. */
+export interface SocketGauges {
+  readonly connections: number;
+  readonly auctions: number;
+  readonly outbox: number;
+  readonly dropped: number;
+  readonly outboxFileBytes: number;
+}
+
+/**
+ * A registry of the server's own (several servers may share a process, tests do): the process's
+ * default metrics (event-loop lag, GC, heap) and the server's, each read from the plain integers
+ * the hot paths bump, only when /metrics is scraped.
+ */
+export function createPrometheusRegistry(metrics: SocketMetrics, gauges: () => SocketGauges): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const gauge = (name: string, help: string, read: () => number): void => {
+    new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
+  };
+  const counter = (name: string, help: string, read: () => number): void => {
+    new Counter({ name, help, registers: [registry], collect() { mirror(this, read()); } });
+  };
+  const countersBy = <Label extends string>(name: string, help: string, label: Label, values: Readonly<Record<string, number>>): void => {
+    new Counter({
+      name,
+      help,
+      labelNames: [label],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [key, value] of Object.entries(values)) this.inc({ [label]: key } as Record<Label, string>, value);
+      },
+    });
+  };
+
+  gauge('socket_connections', 'Open viewer connections', () => gauges().connections);
+  gauge('socket_auctions_tracked', 'Auctions holding a slot (live or flushing their last window)', () => gauges().auctions);
+  gauge('socket_outbox_snapshots', 'Snapshots waiting for the backend', () => gauges().outbox);
+  counter('socket_snapshots_dropped_total', 'Snapshots dropped because the outbox was full or older than its outage bound', () => gauges().dropped);
+  gauge('socket_outbox_file_bytes', 'Size of the outbox write-ahead file', () => gauges().outboxFileBytes);
+  counter('socket_outbox_files_corrupt_total', 'Damaged outbox files moved aside at start-up', () => metrics.outboxFilesCorrupt);
+  counter('socket_snapshots_made_total', 'Snapshots made at window closes, one per auction and window', () => metrics.snapshotsMade);
+  counter('socket_snapshots_deferred_total', 'Snapshots the backend found too far in the future, kept for later', () => metrics.snapshotsDeferred);
+  counter('socket_joins_total', 'Viewers accepted', () => metrics.joins);
+  counter('socket_leaves_total', 'Viewers gone', () => metrics.leaves);
+  counter('socket_messages_published_total', 'viewerCountUpdate messages published to auction topics', () => metrics.messagesPublished);
+  counter('socket_clients_closed_total', 'Clients closed for sending junk or too much', () => metrics.clientsClosedForMisuse);
+  counter('socket_flush_failures_total', 'Batch requests that failed and will be retried', () => metrics.flushFailures);
+  countersBy('socket_rejected_total', 'Connections refused, by reason', 'reason', metrics.rejected);
+  countersBy('socket_snapshots_sent_total', 'Snapshots the backend answered for, by outcome', 'outcome', metrics.snapshotsSent);
+  registry.registerMetric(metrics.flushDuration);
+  return registry;
+}
+
+/** A counter kept elsewhere: prom-client counters only go up by increments, so start again from zero. */
+function mirror(counter: Counter, value: number): void {
+  counter.reset();
+  counter.inc(value);
+}
