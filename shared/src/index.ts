@@ -7,3 +7,4 @@ export * from './schemas/envelope.js';
 export * from './schemas/ids.js';
 export * from './schemas/snapshot.js';
 export * from './schemas/stored-snapshot.js';
+export * from './shutdown.js';

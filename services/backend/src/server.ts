@@ -1,6 +1,5 @@
-import closeWithGrace from 'close-with-grace';
 import Fastify from 'fastify';
-import { configOrExit } from '@viewer-analytics/shared';
+import { configOrExit, installShutdown } from '@viewer-analytics/shared';
 import app, { fastifyOptions } from './app.js';
 import { loadConfig } from './config.js';
 
@@ -8,10 +7,14 @@ const config = configOrExit(() => loadConfig());
 const server = Fastify(fastifyOptions(config));
 await server.register(app, { config });
 
-closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {
-  if (err !== undefined) server.log.error({ err }, 'closing after an unexpected error');
-  else server.log.info({ signal }, 'shutting down gracefully');
-  await server.close();
+// Nothing to save here: a close that hangs (a stuck request) is cut after 10 s.
+installShutdown({
+  log: server.log,
+  close: () => server.close(),
+  deadlineMs: 10_000,
+  onRepeat: (signal) => {
+    server.log.warn({ signal }, 'signal again: still closing (at most 10 s)');
+  },
 });
 
 try {

@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { configOrExit } from '@viewer-analytics/shared';
+import { configOrExit, installShutdown } from '@viewer-analytics/shared';
 import { loadConfig } from './config.js';
 import { startSocketServer } from './socket-server.js';
 import { assertNativeUws } from './uws.js';
@@ -20,24 +20,13 @@ const server = await startSocketServer(config, log).catch((err: unknown) => {
 });
 log.info({ port: server.port }, 'socket server listening');
 
-// Every signal is handled for the whole shutdown: the default action of a second Ctrl-C would
-// kill the process before the partial window is saved. A second one cuts delivery short instead.
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) {
-      log.warn({ signal }, 'signal again: cutting delivery short; undelivered snapshots stay in the outbox file');
-      server.hurry();
-      return;
-    }
-    stopping = true;
-    log.info({ signal }, 'shutting down gracefully');
-    server.shutdown().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  });
-}
+// No deadline: the partial window is saved before delivery gets its time. A second signal cuts
+// the delivery short, never the save.
+installShutdown({
+  log,
+  close: () => server.shutdown(),
+  onRepeat: (signal) => {
+    log.warn({ signal }, 'signal again: cutting delivery short; undelivered snapshots stay in the outbox file');
+    server.hurry();
+  },
+});
