@@ -1,11 +1,11 @@
-import pino from 'pino';
 import { configOrExit, installShutdown } from '@viewer-analytics/shared';
 import { loadConfig } from './config.js';
+import { createLogger } from './logger.js';
 import { startSocketServer } from './socket-server.js';
 import { assertNativeUws } from './uws.js';
 
 const config = configOrExit(() => loadConfig());
-const log = pino({ level: config.LOG_LEVEL, name: 'socket' });
+const log = createLogger(config);
 
 try {
   assertNativeUws();

@@ -8,11 +8,9 @@ import { join } from 'node:path';
 import { REPO_ROOT, startDatabase } from '@viewer-analytics/devdb';
 import { demoAuction } from './demo-auction.js';
 import { signDevToken } from './dev-token.js';
+import { say } from './say.js';
 import { NodeService } from '@viewer-analytics/testkit';
 
-const say = (message: string): void => {
-  process.stdout.write(`[start] ${message}\n`);
-};
 
 const envFile = join(REPO_ROOT, '.env');
 if (existsSync(envFile)) {
@@ -85,19 +83,17 @@ try {
 } catch (error) {
   say(`no demo auction: ${error instanceof Error ? error.message : String(error)}`);
 }
-process.stdout.write(
-  [
-    '',
-    'viewer-analytics is running. Point a browser at:',
-    `  live view   ${backendUrl}/live/${auctionId}   (open it in two tabs)`,
-    `  dashboard   ${backendUrl}/dashboard/auctions/${auctionId}#token=${token}`,
-    `  API docs    ${backendUrl}/docs`,
-    '',
-    `  backend ${backendUrl} · socket server ws://localhost:${socketPort} · database: ${
-      database.kind === 'ferretdb' ? 'FerretDB, data in .data/ferretdb' : database.kind
-    }`,
-    '  The token above is a development admin token (12 h); snapshots appear on the dashboard a minute after viewers join.',
-    '  Press Ctrl-C to stop everything.',
-    '',
-  ].join('\n'),
-);
+for (const line of [
+  '',
+  'viewer-analytics is running. Point a browser at:',
+  `  live view   ${backendUrl}/live/${auctionId}   (open it in two tabs)`,
+  `  dashboard   ${backendUrl}/dashboard/auctions/${auctionId}#token=${token}`,
+  `  API docs    ${backendUrl}/docs`,
+  '',
+  `  backend ${backendUrl} · socket server ws://localhost:${socketPort} · database: ${
+    database.kind === 'ferretdb' ? 'FerretDB, data in .data/ferretdb' : database.kind
+  }`,
+  '  The token above is a development admin token (12 h); snapshots appear on the dashboard a minute after viewers join.',
+  '  Press Ctrl-C to stop everything.',
+  '',
+]) say(line);
