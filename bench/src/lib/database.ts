@@ -8,7 +8,7 @@ export function newAuctionIds(count: number): string[] {
 
 /**
  * Drops `database` and fills its `auctions` collection the way our backend stores auctions
- * (DESIGN §5), with viewer analytics on, so that snapshots of them are stored.
+ * (docs/data-model.md), with viewer analytics on, so that snapshots of them are stored.
  */
 export async function seedAuctions(client: MongoClient, database: string, ids: readonly string[]): Promise<void> {
   const db = client.db(database);

@@ -4,7 +4,7 @@
  * that must know the count (latency probes) read the `"count":` digits out of the frame bytes.
  *
  * The same client drives every server, so client-side costs are equal: our uWS server and the
- * `ws` peer speak the live-feed protocol (DESIGN §2), the Socket.IO peer speaks Engine.IO v4 /
+ * `ws` peer speak the live-feed protocol (docs/websocket-protocol.md), the Socket.IO peer speaks Engine.IO v4 /
  * Socket.IO v5 over the WebSocket transport (what socket.io-client does with
  * `transports: ['websocket']`). The conformance check of every run drives the servers with the
  * official `ws` and `socket.io-client` clients too.

@@ -1,5 +1,5 @@
 /**
- * Reference peer: the snapshot ingest endpoints of DESIGN §3 with Express 5 and Mongoose 9, the
+ * Reference peer: the snapshot ingest endpoints (docs/internal-api.md) with Express 5 and Mongoose 9, the
  * way their guides show it — `express.json()`, a key-checking middleware, async handlers, a
  * Mongoose schema whose validators check types and ranges (plus the shared min ≤ avg ≤ peak
  * rules), `findById(...).lean()` / `find({_id: {$in}}).lean()` for the auctions, `save()` for one

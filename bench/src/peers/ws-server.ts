@@ -1,5 +1,5 @@
 /**
- * Reference peer: the live feed of DESIGN §2 served by `ws`, the way its README shows it — one
+ * Reference peer: the live feed (docs/websocket-protocol.md) served by `ws`, the way its README shows it — one
  * WebSocketServer in `noServer` mode behind a plain HTTP server's `upgrade` event
  * (`handleUpgrade`, then `emit('connection')`), a Set of clients per auction for broadcasts, and
  * the ping/pong heartbeat of "How to detect and close broken connections". Same counting,

@@ -1,7 +1,7 @@
 /**
  * Where an auction's viewer count comes from. Sampling and broadcasting read counts only through
- * this interface, so that a cluster-wide source (per-process counts summed through Redis, see
- * DESIGN §2a) can replace the local one without touching them.
+ * this interface, so that a cluster-wide source (per-process counts summed through Redis) can
+ * replace the local one without touching them.
  */
 export interface ViewerCountSource {
   countAt(slot: number): number;
