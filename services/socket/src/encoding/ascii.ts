@@ -51,6 +51,11 @@ export function writeAverage(target: Uint8Array, offset: number, numerator: numb
 }
 
 export const ISO_TIMESTAMP_LENGTH = 24;
+const DAY_MS = 86_400_000;
+/** `YYYY-MM-DDT` of the day last written: the calendar is Date's business, once per day. */
+const dayText = new Uint8Array(11);
+let dayStart = Number.NaN;
+let nextDay = Number.NaN;
 
 function writePadded(target: Uint8Array, offset: number, value: number, width: number): void {
   let rest = value;
@@ -61,44 +66,32 @@ function writePadded(target: Uint8Array, offset: number, value: number, width: n
 }
 
 /**
- * Writes epoch milliseconds as `YYYY-MM-DDTHH:mm:ss.sssZ` (what Date#toISOString gives for years
- * 0–9999) without creating a Date or a string. Civil-from-days after H. Hinnant's algorithm.
+ * Writes epoch milliseconds (1970 onwards) as Date#toISOString does, `YYYY-MM-DDTHH:mm:ss.sssZ`,
+ * without a Date or a string but once a day: broadcast ticks write one five times a second.
  */
 export function writeIsoTimestamp(target: Uint8Array, offset: number, epochMs: number): number {
-  const days = Math.floor(epochMs / 86_400_000);
-  let msOfDay = epochMs - days * 86_400_000;
-  const z = days + 719_468;
-  const era = Math.floor(z / 146_097);
-  const dayOfEra = z - era * 146_097;
-  const yearOfEra = Math.floor(
-    (dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36_524) - Math.floor(dayOfEra / 146_096)) / 365,
-  );
-  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
-  const monthIndex = Math.floor((5 * dayOfYear + 2) / 153);
-  const day = dayOfYear - Math.floor((153 * monthIndex + 2) / 5) + 1;
-  const month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9;
-  const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
-
+  // Comparisons, not arithmetic, find the day: epoch milliseconds are beyond V8's small
+  // integers, and code not yet optimised would box every intermediate result.
+  if (!(epochMs >= dayStart && epochMs < nextDay)) {
+    dayStart = epochMs - (epochMs % DAY_MS);
+    nextDay = dayStart + DAY_MS;
+    const iso = new Date(dayStart).toISOString();
+    for (let i = 0; i < dayText.length; i++) dayText[i] = iso.charCodeAt(i);
+  }
+  target.set(dayText, offset);
+  let msOfDay = epochMs - dayStart;
   const hours = Math.floor(msOfDay / 3_600_000);
   msOfDay -= hours * 3_600_000;
   const minutes = Math.floor(msOfDay / 60_000);
   msOfDay -= minutes * 60_000;
   const seconds = Math.floor(msOfDay / 1000);
-  const millis = msOfDay - seconds * 1000;
-
-  writePadded(target, offset, year, 4);
-  target[offset + 4] = 45; // '-'
-  writePadded(target, offset + 5, month, 2);
-  target[offset + 7] = 45;
-  writePadded(target, offset + 8, day, 2);
-  target[offset + 10] = 84; // 'T'
   writePadded(target, offset + 11, hours, 2);
   target[offset + 13] = 58; // ':'
   writePadded(target, offset + 14, minutes, 2);
   target[offset + 16] = 58;
   writePadded(target, offset + 17, seconds, 2);
   target[offset + 19] = 46; // '.'
-  writePadded(target, offset + 20, millis, 3);
+  writePadded(target, offset + 20, msOfDay - seconds * 1000, 3);
   target[offset + 23] = 90; // 'Z'
   return offset + ISO_TIMESTAMP_LENGTH;
 }
