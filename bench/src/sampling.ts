@@ -4,13 +4,7 @@
  * per tick. Run: pnpm bench:sampling (node --expose-gc).
  */
 import { performance } from 'node:perf_hooks';
-import { AuctionSlots } from '@viewer-analytics/socket/auctions/auction-slots';
-import { LocalViewerCounts } from '@viewer-analytics/socket/auctions/viewer-counts';
-import { CountMessageEncoder } from '@viewer-analytics/socket/broadcast/count-message';
-import { encodeBatch, MAX_BATCH_BYTES } from '@viewer-analytics/socket/delivery/batch-encoder';
-import { encodeFrame, frameBytes } from '@viewer-analytics/socket/delivery/outbox-journal';
-import { SnapshotOutbox } from '@viewer-analytics/socket/delivery/snapshot-outbox';
-import { Sampler } from '@viewer-analytics/socket/sampling/sampler';
+import { AuctionSlots, CountMessageEncoder, encodeBatch, encodeFrame, frameBytes, LocalViewerCounts, MAX_BATCH_BYTES, Sampler, SnapshotOutbox } from '@viewer-analytics/socket/hot-paths';
 import { measureAllocation } from './heap.js';
 
 const AUCTIONS = Number(process.env['BENCH_AUCTIONS'] ?? 100_000);

@@ -12,13 +12,7 @@
  * Both count the batch requests (the bar: two) and check the documents in the database.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AuctionSlots } from '@viewer-analytics/socket/auctions/auction-slots';
-import { LocalViewerCounts } from '@viewer-analytics/socket/auctions/viewer-counts';
-import { BackendClient } from '@viewer-analytics/socket/delivery/backend-client';
-import { Flusher } from '@viewer-analytics/socket/delivery/flusher';
-import { SnapshotOutbox } from '@viewer-analytics/socket/delivery/snapshot-outbox';
-import { SocketMetrics } from '@viewer-analytics/socket/metrics';
-import { Sampler } from '@viewer-analytics/socket/sampling/sampler';
+import { AuctionSlots, BackendClient, Flusher, LocalViewerCounts, Sampler, SnapshotOutbox, SocketMetrics } from '@viewer-analytics/socket/hot-paths';
 import { countSnapshots, insertDiagnostics, lookupDiagnostics, seedAuctions, type LookupDiagnostics } from '../lib/database.js';
 import { CpuMeter } from '../lib/proc.js';
 import { httpText, type Service } from '../lib/processes.js';

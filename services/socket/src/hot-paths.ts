@@ -1,0 +1,12 @@
+// What the benchmarks drive without a server around it: the sampling, broadcast and flush paths
+// (bench/src/sampling.ts proves them allocation-free) and the flush against a real backend.
+export { AuctionSlots } from './auctions/auction-slots.js';
+export { LocalViewerCounts } from './auctions/viewer-counts.js';
+export { BackendClient } from './backend/backend-client.js';
+export { CountMessageEncoder } from './broadcast/count-message.js';
+export { encodeBatch, MAX_BATCH_BYTES } from './delivery/batch-encoder.js';
+export { Flusher } from './delivery/flusher.js';
+export { encodeFrame, frameBytes } from './delivery/outbox-journal.js';
+export { SnapshotOutbox } from './delivery/snapshot-outbox.js';
+export { SocketMetrics } from './metrics.js';
+export { Sampler } from './sampling/sampler.js';

@@ -1,2 +1,0 @@
-export { loadConfig, windowMs, type SocketConfig } from './config.js';
-export { startSocketServer, type SocketServer } from './socket-server.js';
