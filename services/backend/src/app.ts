@@ -18,15 +18,11 @@ import helmet from './plugins/external/helmet.js';
 import jwt from './plugins/external/jwt.js';
 import mongodb from './plugins/external/mongodb.js';
 import rateLimit from './plugins/external/rate-limit.js';
-import staticAssets from './plugins/external/static.js';
 import swagger from './plugins/external/swagger.js';
-import analyticsSnapshots from './routes/api/v1/analytics/snapshots.js';
-import auctionRoutes from './routes/api/v1/auctions/index.js';
-import internalAuctions from './routes/api/v1/internal/auctions.js';
-import health from './routes/health/index.js';
-import metricsRoute from './routes/metrics/index.js';
+import dashboard from './routes/dashboard/index.js';
+import internal from './routes/internal/index.js';
+import operations, { operationsLogLevel } from './routes/operations/index.js';
 import pages from './routes/pages/index.js';
-import ready from './routes/ready/index.js';
 
 export interface AppOptions {
   readonly config: BackendConfig;
@@ -70,7 +66,6 @@ async function app(fastify: FastifyInstance, { config }: AppOptions): Promise<vo
   await fastify.register(mongodb, { config });
   await fastify.register(jwt, { config });
   await fastify.register(swagger);
-  await fastify.register(staticAssets);
   await fastify.register(helmet, { socketUrl: config.PUBLIC_SOCKET_URL });
   await fastify.register(rateLimit);
 
@@ -87,13 +82,11 @@ async function app(fastify: FastifyInstance, { config }: AppOptions): Promise<vo
   await fastify.register(authorization);
   await fastify.register(snapshotIngest, { config });
 
-  await fastify.register(health);
-  await fastify.register(ready);
-  await fastify.register(metricsRoute);
-  await fastify.register(auctionRoutes, { prefix: '/api/v1/auctions', windowMs: windowMs(config) });
-  await fastify.register(analyticsSnapshots, { prefix: '/api/v1/analytics' });
-  await fastify.register(internalAuctions, { prefix: '/api/v1/internal' });
+  // Routes, grouped by who calls them; each group applies its own guard to all its routes.
+  await fastify.register(operations, { logLevel: operationsLogLevel(config.LOG_LEVEL) });
   await fastify.register(pages, { socketUrl: config.PUBLIC_SOCKET_URL });
+  await fastify.register(internal, { prefix: '/api/v1' });
+  await fastify.register(dashboard, { prefix: '/api/v1', windowMs: windowMs(config) });
 }
 
 export default fp(app, { name: 'viewer-analytics-backend' });

@@ -80,6 +80,12 @@ describe('what the logs tell an operator', () => {
     expect(withMessage('request completed').length).toBeGreaterThan(0);
   });
 
+  it('writes no request log line for health, readiness and metrics polls, even at trace level', async () => {
+    const before = logs.lines.length;
+    for (const url of ['/health', '/ready', '/metrics']) expect((await app.inject({ method: 'GET', url })).statusCode).toBe(200);
+    expect(logs.lines.slice(before)).toEqual([]);
+  });
+
   it('never the internal key, the JWT secret or a bearer token', () => {
     const text = JSON.stringify(logs.lines);
     expect(text).not.toContain(TEST_INTERNAL_API_KEY);

@@ -8,7 +8,7 @@ import {
   TokenTimesSchema,
   type TokenClaims,
 } from '@viewer-analytics/shared';
-import { unauthorized } from '../../http-error.js';
+import { UnauthorizedError } from '../../http-error.js';
 
 declare module '@fastify/jwt' {
   interface FastifyJWT {
@@ -54,13 +54,13 @@ export default fp(
       try {
         claims = await request.jwtVerify();
       } catch (error) {
-        throw await fastify.authenticationFailed(request, unauthorized(refusal(error)));
+        throw await fastify.authenticationFailed(request, new UnauthorizedError(refusal(error)));
       }
       // A correctly signed token may still live too long, or lack the claims authorization relies on.
       const problem = tokenTimesProblem(claims, Date.now());
-      if (problem !== undefined) throw await fastify.authenticationFailed(request, unauthorized(problem));
+      if (problem !== undefined) throw await fastify.authenticationFailed(request, new UnauthorizedError(problem));
       if (!Value.Check(TokenClaimsSchema, claims)) {
-        throw await fastify.authenticationFailed(request, unauthorized('the bearer token lacks the sub and role claims'));
+        throw await fastify.authenticationFailed(request, new UnauthorizedError('the bearer token lacks the sub and role claims'));
       }
     };
     fastify.decorate('authenticate', authenticate);

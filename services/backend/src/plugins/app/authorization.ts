@@ -1,7 +1,7 @@
 import { ObjectId } from 'mongodb';
 import fp from 'fastify-plugin';
 import { ADMIN_ROLE, type TokenClaims } from '@viewer-analytics/shared';
-import { auctionNotFound, forbidden } from '../../http-error.js';
+import { AuctionNotFoundError, ForbiddenError } from '../../http-error.js';
 import type { AuctionDocument } from './auctions-repository.js';
 
 /** Who may do what to auctions: an admin anything, anyone else only to the auctions it owns. */
@@ -24,14 +24,14 @@ export default fp(
     fastify.decorate('authorization', {
       async auctionFor(user, auctionId) {
         const auction = await fastify.auctions.findById(new ObjectId(auctionId));
-        if (auction === null) throw auctionNotFound(auctionId);
-        if (!isAdmin(user) && auction.ownerId !== user.sub) throw forbidden(`auction ${auctionId} belongs to someone else`);
+        if (auction === null) throw new AuctionNotFoundError(auctionId);
+        if (!isAdmin(user) && auction.ownerId !== user.sub) throw new ForbiddenError(`auction ${auctionId} belongs to someone else`);
         return auction;
       },
 
       ownerOfNewAuction(user, requestedOwnerId) {
         if (requestedOwnerId === undefined || requestedOwnerId === user.sub) return user.sub;
-        if (!isAdmin(user)) throw forbidden('only an admin may create an auction for another owner');
+        if (!isAdmin(user)) throw new ForbiddenError('only an admin may create an auction for another owner');
         return requestedOwnerId;
       },
     } satisfies Authorization);

@@ -4,19 +4,12 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, Fasti
 import fp from 'fastify-plugin';
 import { MongoNetworkError, MongoNotConnectedError, MongoServerSelectionError, MongoTopologyClosedError } from 'mongodb';
 import { ErrorCode } from '@viewer-analytics/shared';
-import { errorBody, HttpError } from '../../http-error.js';
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** Marks the snapshot ingest routes: errors there are counted and logged as rejected snapshot requests. */
-    snapshotIngest?: true;
-  }
-}
+import { errorBody, isHttpError, RateLimitedError } from '../../http-error.js';
 
 /** Fastify declares this type but does not export it. */
 type SchemaErrorFormatter = Parameters<FastifyInstance['setSchemaErrorFormatter']>[0];
 
-interface ErrorReply {
+export interface ErrorReply {
   readonly statusCode: number;
   readonly code: ErrorCode;
   readonly message: string;
@@ -71,8 +64,8 @@ function isFastifyError(error: unknown): error is FastifyError {
 }
 
 /** The one mapping from anything thrown to the status, code and message the client sees. */
-function toErrorReply(error: unknown, request: FastifyRequest): ErrorReply {
-  if (error instanceof HttpError) return error;
+export function errorReplyFor(error: unknown, request: FastifyRequest): ErrorReply {
+  if (isHttpError(error)) return { statusCode: error.statusCode, code: error.code, message: error.message };
   if (DATABASE_UNAVAILABLE.some((type) => error instanceof type)) {
     return { statusCode: 503, code: ErrorCode.databaseUnavailable, message: 'The database is unavailable; retry later' };
   }
@@ -111,7 +104,7 @@ function toErrorReply(error: unknown, request: FastifyRequest): ErrorReply {
  * error handler: a Fastify server option hands them here, answered in the same shape.
  */
 export const frameworkErrors: NonNullable<FastifyServerOptions['frameworkErrors']> = (error, request, reply: FastifyReply) => {
-  const failure = toErrorReply(error, request);
+  const failure = errorReplyFor(error, request);
   request.log.info({ code: failure.code, detail: failure.message }, 'request refused');
   void reply.code(failure.statusCode).type('application/json; charset=utf-8').send(errorBody(failure.code, failure.message));
 };
@@ -143,19 +136,15 @@ export default fp(
     fastify.setSchemaErrorFormatter(formatValidationErrors);
 
     fastify.setErrorHandler(async (error, request, reply) => {
-      const failure = toErrorReply(error, request);
+      const failure = errorReplyFor(error, request);
       if (failure.statusCode >= 500) {
         // 503 means the database is away: an outage to watch, not a bug in this code.
         if (failure.statusCode === 503) request.log.warn({ err: error }, 'database unavailable');
         else request.log.error({ err: error }, 'request failed');
-      } else if (request.routeOptions.config.snapshotIngest === true) {
-        const reason = failure.code.toLowerCase();
-        fastify.metrics.snapshotRequestRejected(reason);
-        request.log.warn({ reason, detail: failure.message }, 'snapshot request rejected');
       } else {
         request.log.info({ code: failure.code, detail: failure.message }, 'request refused');
       }
-      if (error instanceof HttpError) void reply.headers(error.headers);
+      if (error instanceof RateLimitedError) void reply.header('retry-after', String(error.retryAfterSeconds));
       return reply.code(failure.statusCode).type('application/json; charset=utf-8').send(errorBody(failure.code, failure.message));
     });
 
@@ -163,5 +152,5 @@ export default fp(
       reply.code(404).send(errorBody(ErrorCode.notFound, `No route ${request.method} ${echoedPath(request.url)}`)),
     );
   },
-  { name: 'error-handler', dependencies: ['metrics'] },
+  { name: 'error-handler' },
 );

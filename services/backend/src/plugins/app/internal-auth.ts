@@ -3,7 +3,7 @@ import type { onRequestAsyncHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { INTERNAL_API_KEY_HEADER } from '@viewer-analytics/shared';
 import type { BackendConfig } from '../../config.js';
-import { unauthorized } from '../../http-error.js';
+import { UnauthorizedError } from '../../http-error.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -26,7 +26,7 @@ export default fp<{ config: BackendConfig }>(
     const requireInternalKey: onRequestAsyncHookHandler = async (request) => {
       const sent = request.headers[INTERNAL_API_KEY_HEADER];
       if (typeof sent !== 'string' || !timingSafeEqual(digest(sent), expected)) {
-        throw await fastify.authenticationFailed(request, unauthorized(`missing or wrong ${INTERNAL_API_KEY_HEADER} header`));
+        throw await fastify.authenticationFailed(request, new UnauthorizedError(`missing or wrong ${INTERNAL_API_KEY_HEADER} header`));
       }
     };
     fastify.decorate('requireInternalKey', requireInternalKey);

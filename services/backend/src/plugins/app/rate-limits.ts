@@ -1,8 +1,8 @@
-import type { FastifyRequest, preValidationAsyncHookHandler } from 'fastify';
+import type { FastifyError, FastifyRequest, preValidationAsyncHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import type { TokenClaims } from '@viewer-analytics/shared';
 import type { BackendConfig } from '../../config.js';
-import { rateLimited, type HttpError } from '../../http-error.js';
+import { RateLimitedError } from '../../http-error.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -17,7 +17,7 @@ declare module 'fastify' {
      * AUTH_FAILURE_LIMIT_MAX times within RATE_LIMIT_WINDOW_MS. Valid credentials are never
      * counted, so the socket server's own calls are never throttled.
      */
-    authenticationFailed(request: FastifyRequest, refusal: HttpError): Promise<HttpError>;
+    authenticationFailed(request: FastifyRequest, refusal: FastifyError): Promise<FastifyError>;
   }
 }
 
@@ -45,9 +45,9 @@ export default fp<{ config: BackendConfig }>(
       timeWindow,
       keyGenerator: (request) => `auth-failure:${request.ip}`,
     });
-    fastify.decorate('authenticationFailed', async (request: FastifyRequest, refusal: HttpError) => {
+    fastify.decorate('authenticationFailed', async (request: FastifyRequest, refusal: FastifyError) => {
       const limit = await countFailure(request);
-      return limit.isAllowed || !limit.isExceeded ? refusal : rateLimited(limit.ttlInSeconds);
+      return limit.isAllowed || !limit.isExceeded ? refusal : new RateLimitedError(limit.ttlInSeconds);
     });
   },
   { name: 'rate-limits', dependencies: ['rate-limit'] },

@@ -1,6 +1,6 @@
 import fastifyRateLimit from '@fastify/rate-limit';
 import fp from 'fastify-plugin';
-import { rateLimited } from '../../http-error.js';
+import { RateLimitedError } from '../../http-error.js';
 
 /**
  * The rate limiter's machinery, applied to no route by itself: plugins/app/rate-limits decides
@@ -10,7 +10,7 @@ export default fp(
   async (fastify) => {
     await fastify.register(fastifyRateLimit, {
       global: false,
-      errorResponseBuilder: (_request, { ttl }) => rateLimited(Math.ceil(ttl / 1000)),
+      errorResponseBuilder: (_request, { ttl }) => new RateLimitedError(Math.ceil(ttl / 1000)),
     });
   },
   { name: 'rate-limit' },

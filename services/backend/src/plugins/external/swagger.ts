@@ -2,9 +2,7 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import fp from 'fastify-plugin';
 import { INTERNAL_API_KEY_HEADER } from '@viewer-analytics/shared';
-
-/** Security scheme names the routes refer to in their `security` lists. */
-export const SECURITY = { bearer: 'bearerAuth', internalKey: 'internalApiKey' } as const;
+import { SECURITY } from '../../schemas/route-group.js';
 
 /** OpenAPI 3 generated from the routes' TypeBox schemas: the JSON at /docs/json, the UI at /docs. */
 export default fp(

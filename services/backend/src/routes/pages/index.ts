@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { WEB_ROOT } from '../../plugins/external/static.js';
+import staticAssets, { WEB_ROOT } from '../../plugins/external/static.js';
 
 export interface PagesOptions {
   /** Socket server URL the live view connects to; empty lets the page use its own host on :8081. */
@@ -13,11 +13,14 @@ const escapeAttribute = (value: string): string =>
   value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /**
- * The live view (`/live/<auctionId>`) and the auction dashboard (`/dashboard/auctions/<auctionId>`).
- * One HTML page each, whatever the id: the scripts read it from the path and ask the APIs,
- * which check it (and the dashboard's token).
+ * What browsers load: the live view (`/live/<auctionId>`), the auction dashboard
+ * (`/dashboard/auctions/<auctionId>`) and their `/assets/*`. Public, with no guard: one HTML page
+ * each, whatever the id; the scripts read it from the path and ask the APIs, which check it (and
+ * the dashboard's token).
  */
 const pages: FastifyPluginAsyncTypebox<PagesOptions> = async (fastify, { socketUrl }) => {
+  await fastify.register(staticAssets);
+
   const render = (file: string): string =>
     readFileSync(join(WEB_ROOT, 'public', file), 'utf8').replace('{{SOCKET_URL}}', escapeAttribute(socketUrl));
   const live = render('live.html');

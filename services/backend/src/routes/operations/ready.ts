@@ -1,0 +1,32 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import { DatabaseUnavailableError } from '../../http-error.js';
+import { errorResponses } from '../../schemas/error-responses.js';
+
+const ReadySchema = Type.Object({ status: Type.Literal('ready') });
+
+/** A load balancer asks well within its own timeout, so the ping must not wait for server selection. */
+const PING_TIMEOUT_MS = 2_000;
+
+/** Readiness: MongoDB answers a ping; 503 with the error body when it does not. */
+const ready: FastifyPluginAsyncTypebox = async (fastify) => {
+  fastify.get(
+    '/ready',
+    {
+      schema: {
+        summary: 'Readiness: the database answers',
+        response: { 200: ReadySchema, ...errorResponses(500, 503) },
+      },
+    },
+    async () => {
+      try {
+        await fastify.mongo.client.db('admin').command({ ping: 1 }, { signal: AbortSignal.timeout(PING_TIMEOUT_MS) });
+      } catch (err) {
+        throw new DatabaseUnavailableError('The database does not answer', { cause: err });
+      }
+      return { status: 'ready' as const };
+    },
+  );
+};
+
+export default ready;

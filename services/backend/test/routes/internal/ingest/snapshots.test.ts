@@ -1,0 +1,196 @@
+import type { FastifyInstance } from 'fastify';
+import { ObjectId } from 'mongodb';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { MAX_BATCH_SNAPSHOTS, type BatchOutcome, type BatchSnapshot, type InvalidSnapshot } from '@viewer-analytics/shared';
+import { applyInvalid, INVALID_SNAPSHOTS } from '../../../fixtures/invalid-snapshots.js';
+import { buildApp, createAuction, database, dropAndClose, internalKey, snapshot, testConfig, windowStart } from '../../../helper.js';
+
+const URL = '/api/v1/analytics/snapshots';
+
+interface ErrorBody {
+  success: false;
+  error: { code: string; message: string };
+}
+
+const outcome = (counts: Partial<BatchOutcome>): { success: true; data: BatchOutcome } => ({
+  success: true,
+  data: { stored: 0, duplicates: 0, disabled: 0, unknown: 0, invalid: [], ...counts },
+});
+
+describe('POST /api/v1/analytics/snapshots', () => {
+  let app: FastifyInstance;
+  let enabled: string[];
+  let disabled: string;
+  const stored = () => database(app).collection('vieweranalytics');
+
+  beforeAll(async () => {
+    app = await buildApp(testConfig(import.meta.filename));
+    enabled = await Promise.all(Array.from({ length: 10 }, () => createAuction(app)));
+    disabled = await createAuction(app, { enableViewerAnalytics: false });
+  });
+  afterAll(async () => {
+    await dropAndClose(app);
+  });
+  beforeEach(async () => {
+    await stored().deleteMany({});
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  const post = (body: unknown, headers: Record<string, string> = internalKey) =>
+    app.inject({ method: 'POST', url: URL, headers, payload: body as object });
+
+  /** `count` snapshots spread over the enabled auctions, one per auction and minute. */
+  function batch(count: number): BatchSnapshot[] {
+    return Array.from({ length: count }, (_, i) => ({
+      auctionId: enabled[i % enabled.length] ?? '',
+      ...snapshot({ timestamp: windowStart(Math.floor(i / enabled.length)) }),
+    }));
+  }
+
+  it('stores, skips and counts every kind of snapshot in one request', async () => {
+    const first = enabled[0] ?? '';
+    const previous = { auctionId: first, ...snapshot({ timestamp: windowStart(1) }) };
+    expect((await post({ snapshots: [previous] })).json()).toEqual(outcome({ stored: 1 }));
+
+    const reply = await post({
+      snapshots: [
+        { auctionId: first, ...snapshot() },
+        previous,
+        { auctionId: disabled, ...snapshot() },
+        { auctionId: new ObjectId().toHexString(), ...snapshot() },
+        { auctionId: new ObjectId().toHexString(), ...snapshot() },
+        // The same window twice in one batch is stored once.
+        { auctionId: enabled[1] ?? '', ...snapshot() },
+        { auctionId: enabled[1] ?? '', ...snapshot() },
+      ],
+    });
+    expect(reply.statusCode).toBe(200);
+    expect(reply.json()).toEqual(outcome({ stored: 2, duplicates: 2, disabled: 1, unknown: 2 }));
+    expect(await stored().countDocuments()).toBe(3);
+  });
+
+  it(`stores ${MAX_BATCH_SNAPSHOTS} snapshots in one request, and none again when the batch is retried`, async () => {
+    const full = { snapshots: batch(MAX_BATCH_SNAPSHOTS) };
+    const lookups = vi.spyOn(app.auctions, 'analyticsSettings');
+    const writes = vi.spyOn(app.viewerAnalytics, 'insertMany');
+    const first = await post(full);
+    // One query for all of the batch's auctions, one bulk write for all of its snapshots.
+    expect(lookups).toHaveBeenCalledTimes(1);
+    expect(lookups.mock.calls[0]?.[0]).toHaveLength(enabled.length);
+    expect(writes).toHaveBeenCalledTimes(1);
+    expect(first.statusCode).toBe(200);
+    expect(first.json()).toEqual(outcome({ stored: MAX_BATCH_SNAPSHOTS }));
+    expect(await stored().countDocuments()).toBe(MAX_BATCH_SNAPSHOTS);
+
+    const retry = await post(full);
+    expect(retry.statusCode).toBe(200);
+    expect(retry.json()).toEqual(outcome({ duplicates: MAX_BATCH_SNAPSHOTS }));
+    expect(await stored().countDocuments()).toBe(MAX_BATCH_SNAPSHOTS);
+  });
+
+  it('answers a batch of auctions without analytics without writing anything', async () => {
+    const reply = await post({ snapshots: [{ auctionId: disabled, ...snapshot() }, { auctionId: new ObjectId().toHexString(), ...snapshot() }] });
+    expect(reply.json()).toEqual(outcome({ disabled: 1, unknown: 1 }));
+  });
+
+  describe('stores the valid items of a batch and reports an invalid one by index, code and field', () => {
+    const INDEX = 17;
+    /** 20 valid items with item 17 replaced; the reply's `invalid` list. */
+    async function postWithItem17(item: unknown): Promise<InvalidSnapshot[]> {
+      const snapshots: unknown[] = batch(20);
+      snapshots[INDEX] = item;
+      const reply = await post({ snapshots });
+      expect(reply.statusCode).toBe(200);
+      const { data } = reply.json<{ data: BatchOutcome }>();
+      expect(data).toMatchObject({ stored: 19, duplicates: 0, disabled: 0, unknown: 0 });
+      expect(await stored().countDocuments()).toBe(19);
+      return data.invalid;
+    }
+
+    it.each(INVALID_SNAPSHOTS)('item 17 with $name', async (invalid) => {
+      const { auctionId, ...valid } = batch(20)[INDEX] ?? { auctionId: '' };
+      const reported = await postWithItem17({ auctionId, ...applyInvalid(snapshot(valid), invalid) });
+      expect(reported).toEqual([
+        { index: INDEX, code: invalid.inFuture === true ? 'SNAPSHOT_IN_FUTURE' : 'INVALID_SNAPSHOT', field: invalid.field, message: expect.stringContaining(invalid.field) as string },
+      ]);
+    });
+
+    it.each(['not-an-id', '665f1c2a9b1e8a001234567', 42])('item 17 with the auction id %s', async (auctionId) => {
+      expect(await postWithItem17({ ...snapshot(), auctionId })).toEqual([
+        { index: INDEX, code: 'INVALID_SNAPSHOT', field: 'auctionId', message: expect.stringMatching(/^auctionId must/) as string },
+      ]);
+    });
+
+    it('item 17 without its auction id', async () => {
+      expect(await postWithItem17(snapshot())).toEqual([{ index: INDEX, code: 'INVALID_SNAPSHOT', field: 'auctionId', message: 'auctionId is required' }]);
+    });
+
+    it.each([['a string', 'snapshot'], ['null', null], ['a list', [snapshot()]]])('item 17 that is %s', async (_name, item) => {
+      expect(await postWithItem17(item)).toEqual([{ index: INDEX, code: 'INVALID_SNAPSHOT', field: '', message: 'the item must be an object' }]);
+    });
+
+    it('says where a window must start: a multiple of the window length since the epoch', async () => {
+      const [reported] = await postWithItem17({ auctionId: enabled[0], ...snapshot({ timestamp: new Date(Date.parse(windowStart(1)) + 30_000).toISOString() }) });
+      expect(reported?.message).toBe('timestamp must start a window: a multiple of 60000 ms since 1970-01-01T00:00:00Z');
+    });
+
+    it('reports every invalid item of a batch, and answers 200 even when none is valid', async () => {
+      const reply = await post({ snapshots: [{ ...snapshot(), auctionId: 'x' }, { auctionId: enabled[0], ...snapshot({ timestamp: windowStart(-60) }) }] });
+      expect(reply.statusCode).toBe(200);
+      expect(reply.json<{ data: BatchOutcome }>().data).toMatchObject({ stored: 0, invalid: [{ index: 0, code: 'INVALID_SNAPSHOT' }, { index: 1, code: 'SNAPSHOT_IN_FUTURE' }] });
+    });
+  });
+
+  it('takes the window length from SAMPLE_INTERVAL_MS × SAMPLES_PER_SNAPSHOT', async () => {
+    const short = await buildApp(testConfig(import.meta.filename, { SAMPLE_INTERVAL_MS: '100', SAMPLES_PER_SNAPSHOT: '3' }));
+    try {
+      const auctionId = await createAuction(short);
+      const base = Math.floor(Date.now() / 300) * 300;
+      const at = (ms: number) => ({ auctionId, ...snapshot({ timestamp: new Date(ms).toISOString() }) });
+      const reply = await short.inject({ method: 'POST', url: URL, headers: internalKey, payload: { snapshots: [at(base - 300), at(base - 600), at(base - 450)] } });
+      expect(reply.json<{ data: BatchOutcome }>().data).toMatchObject({
+        stored: 2,
+        invalid: [{ index: 2, code: 'INVALID_SNAPSHOT', field: 'timestamp', message: 'timestamp must start a window: a multiple of 300 ms since 1970-01-01T00:00:00Z' }],
+      });
+    } finally {
+      await dropAndClose(short);
+    }
+  });
+
+  it.each([
+    ['no snapshots', { snapshots: [] }, 'body/snapshots'],
+    [`more than ${MAX_BATCH_SNAPSHOTS} snapshots`, null, 'body/snapshots'],
+    ['snapshots that are not a list', { snapshots: {} }, 'body/snapshots'],
+    ['no snapshots field', {}, 'body/snapshots'],
+    ['an unknown field', { snapshots: [], extra: true }, 'body/'],
+  ])('answers a body with %s with 400', async (_name, body, path) => {
+    const reply = await post(body ?? { snapshots: batch(MAX_BATCH_SNAPSHOTS + 1) });
+    expect(reply.statusCode).toBe(400);
+    const { error } = reply.json<ErrorBody>();
+    expect(error.code).toBe('VALIDATION_ERROR');
+    expect(error.message).toContain(path);
+  });
+
+  it('answers malformed JSON with 400 INVALID_JSON', async () => {
+    const reply = await app.inject({ method: 'POST', url: URL, headers: { ...internalKey, 'content-type': 'application/json' }, payload: '{"snapshots":[' });
+    expect(reply.statusCode).toBe(400);
+    expect(reply.json<ErrorBody>().error.code).toBe('INVALID_JSON');
+  });
+
+  it('answers a wrong content type with 415', async () => {
+    const reply = await app.inject({ method: 'POST', url: URL, headers: { ...internalKey, 'content-type': 'text/plain' }, payload: '{}' });
+    expect(reply.statusCode).toBe(415);
+  });
+
+  it.each([
+    ['no key', {}],
+    ['a wrong key', { 'x-internal-api-key': 'test-internal-key-0123456789abcdeX' }],
+  ])('answers %s with 401 and stores nothing', async (_name, headers: Record<string, string>) => {
+    const reply = await post({ snapshots: batch(3) }, headers);
+    expect(reply.statusCode).toBe(401);
+    expect(reply.json<ErrorBody>().error.code).toBe('UNAUTHORIZED');
+    expect(await stored().countDocuments()).toBe(0);
+  });
+});
