@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { PROMETHEUS_CONTENT_TYPE } from '../../metrics/prometheus.js';
 
 /** Prometheus scrape target; like /health it touches nothing that can fail. */
 const metrics: FastifyPluginAsyncTypebox = async (fastify) => {
@@ -13,7 +12,7 @@ const metrics: FastifyPluginAsyncTypebox = async (fastify) => {
         response: { 200: Type.String() },
       },
     },
-    async (_request, reply) => reply.type(PROMETHEUS_CONTENT_TYPE).send(fastify.metrics.render()),
+    async (_request, reply) => reply.type(fastify.metrics.contentType).send(await fastify.metrics.render()),
   );
 };
 
