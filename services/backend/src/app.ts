@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { FastifyHttpOptions, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { DestinationStream } from 'pino';
+import type { DestinationStream, LoggerOptions } from 'pino';
 import { windowMs, type BackendConfig } from './config.js';
 import authentication from './plugins/app/authentication.js';
 import authorization from './plugins/app/authorization.js';
@@ -31,7 +31,25 @@ export interface AppOptions {
 /** Node's default: how long an idle keep-alive connection stays open. */
 const KEEP_ALIVE_TIMEOUT_MS = 72_000;
 
-/** Fastify options shared by the server and the tests' app builder; logs go to stdout unless `destination` is given. */
+/**
+ * Logs for a person at a terminal: one coloured line per entry, through pino-pretty in a worker
+ * thread. Only in development and only on a TTY; everywhere else JSON lines, for machines.
+ */
+const PRETTY_LOGS: LoggerOptions['transport'] = {
+  target: 'pino-pretty',
+  options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' },
+};
+
+/** Where logs go: `destination` when given (tests), else stdout, pretty in development on a TTY. */
+function logOutput(
+  config: BackendConfig,
+  destination: DestinationStream | undefined,
+): { stream?: DestinationStream; transport?: LoggerOptions['transport'] } {
+  if (destination !== undefined) return { stream: destination };
+  return config.NODE_ENV === 'development' && process.stdout.isTTY ? { transport: PRETTY_LOGS } : {};
+}
+
+/** Fastify options shared by the server and the tests' app builder. */
 export function fastifyOptions(config: BackendConfig, destination?: DestinationStream): FastifyHttpOptions<Server> {
   return {
     bodyLimit: config.BODY_LIMIT_BYTES,
@@ -46,7 +64,7 @@ export function fastifyOptions(config: BackendConfig, destination?: DestinationS
     clientErrorHandler,
     logger: {
       level: config.LOG_LEVEL,
-      ...(destination === undefined ? {} : { stream: destination }),
+      ...logOutput(config, destination),
       // Defence in depth: request logs carry no headers, but nothing secret may slip in later.
       redact: {
         paths: ['req.headers.authorization', 'req.headers["x-internal-api-key"]', 'headers.authorization', 'headers["x-internal-api-key"]'],
