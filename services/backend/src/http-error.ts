@@ -44,7 +44,7 @@ export const DatabaseUnavailableError = createError<typeof ErrorCode.databaseUna
 );
 
 /** Every class above: what the error handler answers as thrown. */
-export const HTTP_ERRORS = [
+const HTTP_ERRORS = [
   ValidationError,
   SnapshotInFutureError,
   UnauthorizedError,

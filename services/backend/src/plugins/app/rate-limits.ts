@@ -25,15 +25,15 @@ declare module 'fastify' {
 export default fp<{ config: BackendConfig }>(
   async (fastify, { config }) => {
     const timeWindow = config.RATE_LIMIT_WINDOW_MS;
-    // The same hook on every dashboard route: one budget per caller across the whole API.
+    // One hook, which routes/dashboard applies to the whole group: one budget per caller across the API.
     fastify.decorate(
       'limitDashboardCaller',
       fastify.rateLimit({
         max: config.RATE_LIMIT_MAX,
         timeWindow,
         keyGenerator: (request) => {
-          // Verified by `authenticate`, which runs first; @fastify/jwt starts every request with
-          // null (its type says otherwise), so a route without it falls back to the IP.
+          // Verified by `authenticate`, which the dashboard group runs first. @fastify/jwt starts
+          // every request with null (its type says otherwise): without it, the key is the IP.
           const user = request.user as TokenClaims | null;
           return user === null ? `ip:${request.ip}` : `user:${user.sub}`;
         },

@@ -5,7 +5,7 @@ import type { BackendConfig } from '../../config.js';
 
 /**
  * Bearer tokens of the dashboard: HS256 only, so a token cannot pick a weaker or keyless
- * algorithm. Tokens the backend signs itself (tests, tools) last an hour.
+ * algorithm. Tokens the backend signs itself (only the tests do) last an hour.
  */
 export default fp<{ config: BackendConfig }>(
   async (fastify, { config }) => {

@@ -7,7 +7,7 @@ import ready from './ready.js';
 
 /**
  * Load balancers, orchestrators and Prometheus, polling every few seconds: public, with no guard.
- * app.ts registers this group at OPERATIONS_LOG_LEVEL, so a poll writes no request log lines.
+ * app.ts registers this group at operationsLogLevel(LOG_LEVEL), so a poll writes no request log lines.
  */
 const operations: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.addHook('onRoute', documentRouteGroup({ tag: 'operations' }));
