@@ -10,8 +10,17 @@ export default tseslint.config(
     languageOptions: {
       globals: { ...globals.node },
       parserOptions: {
-        // Sources belong to their package's project, tests/bench/configs to tsconfig.check.json.
-        project: ['tsconfig.check.json', '*/tsconfig.json', 'services/*/tsconfig.json', 'services/backend/web/tsconfig.json', 'tools/*/tsconfig.json'],
+        // Sources belong to their package's project, tests to its test/ project, root files to tsconfig.root.json.
+        project: [
+          'tsconfig.root.json',
+          '*/tsconfig.json',
+          'services/*/tsconfig.json',
+          'services/backend/web/tsconfig.json',
+          'tools/*/tsconfig.json',
+          '*/test/tsconfig.json',
+          'services/*/test/tsconfig.json',
+          'tools/*/test/tsconfig.json',
+        ],
         tsconfigRootDir: import.meta.dirname,
       },
     },
