@@ -7,7 +7,7 @@ import type { SocketConfig } from './config.js';
  */
 export function createLogger(config: Pick<SocketConfig, 'LOG_LEVEL' | 'NODE_ENV'>): Logger {
   const options = { level: config.LOG_LEVEL, name: 'socket' };
-  if (config.NODE_ENV !== 'development' || process.stdout.isTTY !== true) return pino(options);
+  if (config.NODE_ENV !== 'development' || !process.stdout.isTTY) return pino(options);
   return pino({
     ...options,
     transport: {

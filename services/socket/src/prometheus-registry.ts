@@ -24,7 +24,7 @@ export function createPrometheusRegistry(metrics: SocketMetrics, gauges: () => S
   const counter = (name: string, help: string, read: () => number): void => {
     new Counter({ name, help, registers: [registry], collect() { mirror(this, read()); } });
   };
-  const countersBy = <Label extends string>(name: string, help: string, label: Label, values: Readonly<Record<string, number>>): void => {
+  const countersBy = (name: string, help: string, label: string, values: Readonly<Record<string, number>>): void => {
     new Counter({
       name,
       help,
@@ -32,7 +32,7 @@ export function createPrometheusRegistry(metrics: SocketMetrics, gauges: () => S
       registers: [registry],
       collect() {
         this.reset();
-        for (const [key, value] of Object.entries(values)) this.inc({ [label]: key } as Record<Label, string>, value);
+        for (const [key, value] of Object.entries(values)) this.inc({ [label]: key }, value);
       },
     });
   };

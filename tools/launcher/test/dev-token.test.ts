@@ -13,6 +13,8 @@ describe('the development token', () => {
     expect(iat).toBeGreaterThanOrEqual(before);
     expect(iat).toBeLessThanOrEqual(Math.floor(Date.now() / 1000));
     expect(claims['exp']).toBe(iat + 12 * 3600);
-    expect(() => createVerifier({ key: 'another-secret-0123456789abcdef' })(token)).toThrow();
+    expect(() => {
+      createVerifier({ key: 'another-secret-0123456789abcdef' })(token);
+    }).toThrow();
   });
 });
