@@ -75,7 +75,7 @@ async function startOnPort(options: RedisServerOptions, port: number): Promise<R
         await exited;
         clearTimeout(timer);
       }
-      child.stdin?.destroy();
+      child.stdin.destroy();
     },
   };
 }
