@@ -100,7 +100,7 @@ async function app(fastify: FastifyInstance, { config }: AppOptions): Promise<vo
   await fastify.register(authorization);
   await fastify.register(snapshotIngest, { config });
 
-  // Routes, grouped by who calls them; each group applies its own guard to all its routes.
+  // Routes, grouped by who calls them: internal and dashboard apply their guard to every route they hold.
   await fastify.register(operations, { logLevel: operationsLogLevel(config.LOG_LEVEL) });
   await fastify.register(pages, { socketUrl: config.PUBLIC_SOCKET_URL });
   await fastify.register(internal, { prefix: '/api/v1' });
