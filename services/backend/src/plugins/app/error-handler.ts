@@ -2,7 +2,15 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
-import { MongoNetworkError, MongoNotConnectedError, MongoServerSelectionError, MongoTopologyClosedError } from 'mongodb';
+import {
+  MongoError,
+  MongoNetworkError,
+  MongoNotConnectedError,
+  MongoServerClosedError,
+  MongoServerError,
+  MongoServerSelectionError,
+  MongoTopologyClosedError,
+} from 'mongodb';
 import { ErrorCode } from '@viewer-analytics/shared';
 import { errorBody, isHttpError, RateLimitedError } from '../../http-error.js';
 
@@ -36,7 +44,20 @@ export const formatValidationErrors: SchemaErrorFormatter = (errors, dataVar) =>
   }
 };
 
-const DATABASE_UNAVAILABLE = [MongoServerSelectionError, MongoNetworkError, MongoNotConnectedError, MongoTopologyClosedError];
+const DATABASE_UNAVAILABLE = [MongoServerSelectionError, MongoNetworkError, MongoNotConnectedError, MongoTopologyClosedError, MongoServerClosedError];
+/**
+ * Server errors of a database going away or failing over (a MongoDB replica set's primary stepping
+ * down or shutting down): InterruptedAtShutdown, ShutdownInProgress, PrimarySteppedDown,
+ * NotWritablePrimary, NotPrimaryNoSecondaryOk, NotPrimaryOrSecondary, InterruptedDueToReplStateChange.
+ */
+const UNAVAILABLE_SERVER_CODES = new Set([11600, 91, 189, 10107, 13435, 13436, 11602]);
+
+/** The database is away, or in the middle of a failover: worth a retry later, not a 500. */
+function isDatabaseUnavailable(error: unknown): boolean {
+  if (DATABASE_UNAVAILABLE.some((type) => error instanceof type)) return true;
+  if (error instanceof MongoServerError && typeof error.code === 'number' && UNAVAILABLE_SERVER_CODES.has(error.code)) return true;
+  return error instanceof MongoError && error.hasErrorLabel('RetryableWriteError');
+}
 
 /** The code of a client error that Fastify or a plugin raised with only a status. */
 const CODE_BY_STATUS: Readonly<Record<number, ErrorCode>> = {
@@ -66,7 +87,7 @@ function isFastifyError(error: unknown): error is FastifyError {
 /** The one mapping from anything thrown to the status, code and message the client sees. */
 export function errorReplyFor(error: unknown, request: FastifyRequest): ErrorReply {
   if (isHttpError(error)) return { statusCode: error.statusCode, code: error.code, message: error.message };
-  if (DATABASE_UNAVAILABLE.some((type) => error instanceof type)) {
+  if (isDatabaseUnavailable(error)) {
     return { statusCode: 503, code: ErrorCode.databaseUnavailable, message: 'The database is unavailable; retry later' };
   }
   if (!isFastifyError(error)) return { statusCode: 500, code: ErrorCode.internal, message: 'Internal server error' };
