@@ -11,7 +11,7 @@ import {
   SecretSchema,
 } from '@viewer-analytics/shared';
 
-const BackendEnvSchema = Type.Object({
+export const BackendEnvSchema = Type.Object({
   NODE_ENV: NodeEnvSchema,
   BACKEND_HOST: HostSchema,
   BACKEND_PORT: PortSchema(8080),

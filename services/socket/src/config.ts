@@ -11,7 +11,7 @@ import {
   SecretSchema,
 } from '@viewer-analytics/shared';
 
-const SocketEnvSchema = Type.Object({
+export const SocketEnvSchema = Type.Object({
   NODE_ENV: NodeEnvSchema,
   SOCKET_HOST: HostSchema,
   SOCKET_PORT: PortSchema(8081),
