@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { exitCode, stopChild } from '@viewer-analytics/testkit';
 import type { Database } from './database.js';
 import { REPO_ROOT, TOOLS_DIR } from './paths.js';
 
@@ -10,7 +11,6 @@ export const FERRETDB_BINARY = join(TOOLS_DIR, 'bin', 'ferretdb');
 /** Our Go module that embeds FerretDB 1.24.2 (see its main.go for why not cmd/ferretdb). */
 const GO_MODULE_DIR = join(REPO_ROOT, 'tools', 'devdb', 'ferretdb');
 const START_TIMEOUT_MS = 30_000;
-const STOP_TIMEOUT_MS = 10_000;
 
 export interface FerretDbOptions {
   readonly dataDir: string | undefined;
@@ -62,12 +62,7 @@ export async function startFerretDb(options: FerretDbOptions): Promise<Database>
     kind: 'ferretdb',
     pid: child.pid,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-        await exited;
-        clearTimeout(timer);
-      }
+      await stopChild(child, exited);
       if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
     },
   };
@@ -89,15 +84,6 @@ function readListenUri(child: ChildProcess, exited: Promise<number | null>): Pro
       const parsed = JSON.parse(line) as { uri?: unknown };
       if (typeof parsed.uri === 'string') resolve(parsed.uri);
       else reject(new Error(`unexpected first line from FerretDB: ${line}`));
-    });
-  });
-}
-
-function exitCode(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      resolve(code);
     });
   });
 }

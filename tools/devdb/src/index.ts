@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { startFerretDb, FERRETDB_BINARY } from './ferretdb.js';
 import type { Database } from './database.js';
-import { dockerEngineAnswers, startMongoContainer } from './docker.js';
+import { dockerEngineAnswers } from '@viewer-analytics/testkit';
+import { startMongoContainer } from './docker.js';
 
 export type { Database, DatabaseKind } from './database.js';
 

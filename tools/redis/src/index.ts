@@ -3,7 +3,8 @@
  * REDIS_URL if set, else `redis:7` through testcontainers when a Docker engine answers, else a
  * local redis-server (Debian's package) started on a free loopback port.
  */
-import { dockerEngineAnswers, startRedisContainer } from './docker.js';
+import { dockerEngineAnswers } from '@viewer-analytics/testkit';
+import { startRedisContainer } from './docker.js';
 import type { RedisInstance } from './redis.js';
 import { findRedisServer, startRedisServer } from './redis-server.js';
 
@@ -46,4 +47,3 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
   return startRedisServer({ binary, dataDir: options.dataDir, log });
 }
 
-export { dockerEngineAnswers } from './docker.js';

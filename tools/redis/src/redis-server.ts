@@ -2,11 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { freePort } from '@viewer-analytics/testkit';
+import { exitCode, freePort, stopChild } from '@viewer-analytics/testkit';
 import type { RedisInstance } from './redis.js';
 
 const START_TIMEOUT_MS = 10_000;
-const STOP_TIMEOUT_MS = 10_000;
 /** A free port can be taken by someone else before redis-server binds it: try a few. */
 const PORT_ATTEMPTS = 3;
 
@@ -59,6 +58,8 @@ async function startOnPort(options: RedisServerOptions, port: number): Promise<R
   const args = ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--supervised', 'no', '--daemonize', 'no', ...persistence];
   const child = spawn('/bin/sh', ['-c', WATCHDOG_SCRIPT, options.binary, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   const exited = exitCode(child);
+  // The watchdog's pipe must not keep this process alive once redis-server is gone.
+  child.once('exit', () => child.stdin.destroy());
   const recent: string[] = [];
   await waitUntilReady(child, exited, recent);
 
@@ -69,13 +70,7 @@ async function startOnPort(options: RedisServerOptions, port: number): Promise<R
     kind: 'redis-server',
     pid: child.pid,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-        await exited;
-        clearTimeout(timer);
-      }
-      child.stdin.destroy();
+      await stopChild(child, exited);
     },
   };
 }
@@ -117,12 +112,3 @@ function waitUntilReady(child: ChildProcess, exited: Promise<number | null>, rec
   });
 }
 
-function exitCode(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      child.stdin?.destroy();
-      resolve(code);
-    });
-  });
-}

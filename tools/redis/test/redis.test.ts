@@ -7,7 +7,8 @@ import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import { waitFor } from '@viewer-analytics/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { dockerEngineAnswers, NoRedisError, startRedis, type RedisInstance } from '../src/index.js';
+import { dockerEngineAnswers } from '@viewer-analytics/testkit';
+import { NoRedisError, startRedis, type RedisInstance } from '../src/index.js';
 
 const noDocker = !dockerEngineAnswers();
 /** The ladder's environment without REDIS_URL, so that it reaches the local redis-server. */

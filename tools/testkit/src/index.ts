@@ -2,7 +2,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { stopChild } from './child-process.js';
 
+export { dockerEngineAnswers, exitCode, stopChild } from './child-process.js';
 export { configurationGaps } from './env-example.js';
 
 /** A TCP port free on loopback right now. */
@@ -118,12 +120,7 @@ export class NodeService {
   async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 15_000): Promise<number | null> {
     const child = this.child;
     if (child === undefined) return null;
-    if (this.running) {
-      child.kill(signal);
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      await this.exited;
-      clearTimeout(timer);
-    }
+    await stopChild(child, this.exited, signal, timeoutMs);
     return this.exited;
   }
 }
