@@ -50,6 +50,25 @@ export const SocketEnvSchema = Type.Object({
     description: 'auction lookups under way at once; joins to other uncached auctions beyond it are refused with 1013',
   }),
   SHUTDOWN_FLUSH_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 5_000, description: 'time given to the last flush at shutdown (ms)' }),
+  REDIS_URL: Type.Optional(
+    Type.String({
+      pattern: '^rediss?://[^\\s]+$',
+      description: 'a redis:// or rediss:// URL; set, the socket processes sharing it count their viewers as one',
+    }),
+  ),
+  SOCKET_PROCESS_ID: Type.Optional(
+    Type.String({
+      // Sent as latin1 with a one-byte length in every count message.
+      pattern: '^[!-~]{1,200}$',
+      description: 'stable id of this process in the cluster (e.g. a supervisor slot "host-a:2"), printable ASCII, at most 200 characters',
+    }),
+  ),
+  REDIS_KEY_PREFIX: Type.String({
+    // No glob characters: the prefix is part of a SCAN MATCH pattern.
+    pattern: '^[A-Za-z0-9_.:-]{1,64}$',
+    default: 'va:',
+    description: 'prefix of the cluster\'s Redis keys and channel: letters, digits, _ . : -',
+  }),
   LOG_LEVEL: LogLevelSchema,
 });
 
