@@ -10,12 +10,19 @@ export interface SocketGauges {
   readonly outboxFileBytes: number;
 }
 
+/** What the cluster's counts hold at scrape time (ClusterCounts fits). */
+export interface ClusterGauges {
+  readonly peersAlive: number;
+  readonly degraded: boolean;
+  readonly stats: { readonly messagesPublished: number; readonly messagesReceived: number; readonly roundTripMs: number };
+}
+
 /**
  * A registry of the server's own (several servers may share a process, tests do): the process's
  * default metrics (event-loop lag, GC, heap) and the server's, each read from the plain integers
  * the hot paths bump, only when /metrics is scraped.
  */
-export function createPrometheusRegistry(metrics: SocketMetrics, gauges: () => SocketGauges): Registry {
+export function createPrometheusRegistry(metrics: SocketMetrics, gauges: () => SocketGauges, cluster?: ClusterGauges): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const gauge = (name: string, help: string, read: () => number): void => {
@@ -53,6 +60,14 @@ export function createPrometheusRegistry(metrics: SocketMetrics, gauges: () => S
   countersBy('socket_rejected_total', 'Connections refused, by reason', 'reason', metrics.rejected);
   countersBy('socket_snapshots_sent_total', 'Snapshots the backend answered for, by outcome', 'outcome', metrics.snapshotsSent);
   registry.registerMetric(metrics.flushDuration);
+  // Only with REDIS_URL: a single process's /metrics stays as it was.
+  if (cluster !== undefined) {
+    gauge('socket_cluster_peers_alive', 'Other socket processes heard through Redis and not dropped', () => cluster.peersAlive);
+    gauge('socket_cluster_redis_round_trip_ms', 'Duration of the last count write to Redis (MULTI … PUBLISH … EXEC)', () => cluster.stats.roundTripMs);
+    counter('socket_cluster_messages_published_total', 'Count messages this process published', () => cluster.stats.messagesPublished);
+    counter('socket_cluster_messages_received_total', "Other processes' count messages received", () => cluster.stats.messagesReceived);
+    gauge('socket_cluster_degraded', '1 while this process cannot both write and hear through Redis', () => (cluster.degraded ? 1 : 0));
+  }
   return registry;
 }
 

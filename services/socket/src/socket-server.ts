@@ -1,11 +1,13 @@
 import type { Logger } from 'pino';
 import { CloseCode, liveFeedPath } from '@viewer-analytics/shared';
 import { AuctionSlots } from './auctions/auction-slots.js';
-import { LocalViewerCounts } from './auctions/viewer-counts.js';
+import { LocalViewerCounts, type ViewerCountSource } from './auctions/viewer-counts.js';
 import { Broadcaster } from './broadcast/broadcaster.js';
 import { CountMessageEncoder } from './broadcast/count-message.js';
 import type { SocketConfig } from './config.js';
 import { BackendClient } from './backend/backend-client.js';
+import { joinCluster, type Cluster } from './cluster/cluster.js';
+import { everyMark, type MarkTimer } from './cluster/wall-clock-marks.js';
 import { Flusher } from './delivery/flusher.js';
 import { OutboxJournal } from './delivery/outbox-journal.js';
 import { OUTBOX_RECORD_BYTES, SnapshotOutbox } from './delivery/snapshot-outbox.js';
@@ -29,10 +31,20 @@ export interface SocketServer {
   hurry(): void;
 }
 
+/**
+ * With Redis, the broadcaster ticks this long after the marks on which every process publishes
+ * its changes, by when they have arrived (a write takes 1–3 ms): a join elsewhere reaches this
+ * process's viewers within one interval plus this (docs/scaling.md, "Latency of a join").
+ */
+const BROADCAST_AFTER_PUBLISH_MS = 25;
+
 export async function startSocketServer(config: SocketConfig, log: Logger): Promise<SocketServer> {
   const metrics = new SocketMetrics();
   const slots = new AuctionSlots(config.MAX_AUCTIONS);
   const counts = new LocalViewerCounts(config.MAX_AUCTIONS);
+  const cluster = config.REDIS_URL === undefined ? undefined : await startCluster(config.REDIS_URL, config, log, slots, counts);
+  // What sampling, broadcasting and viewers read: this process's counts, or the sum over the cluster.
+  const shown: ViewerCountSource = cluster?.counts ?? counts;
   const outbox = new SnapshotOutbox({
     maxRecords: Math.floor((config.OUTBOX_MAX_MB * 1024 * 1024) / OUTBOX_RECORD_BYTES),
     maxAgeMs: config.OUTBOX_MAX_AGE_HOURS * 3_600_000,
@@ -42,6 +54,9 @@ export async function startSocketServer(config: SocketConfig, log: Logger): Prom
       metrics.outboxFilesCorrupt++;
       log.error(details, 'the outbox file was damaged: moved aside, its valid snapshots kept');
     },
+  }).catch(async (error: unknown) => {
+    await cluster?.close();
+    throw error;
   });
   if (restored > 0) log.info({ snapshots: restored, file: config.OUTBOX_FILE }, 'reloaded undelivered snapshots');
   const persist = (closedWindow?: number): void => {
@@ -64,11 +79,12 @@ export async function startSocketServer(config: SocketConfig, log: Logger): Prom
   });
   const sampler = new Sampler({
     slots,
-    counts,
+    counts: shown,
     outbox,
     intervalMs: config.SAMPLE_INTERVAL_MS,
     samplesPerWindow: config.SAMPLES_PER_SNAPSHOT,
-    isIdle: (slot) => counts.countAt(slot) === 0,
+    // Global with Redis: a slot with viewers on another process stays busy.
+    isIdle: (slot) => shown.countAt(slot) === 0,
     onWindowClosed: (windowStart, snapshots) => {
       metrics.snapshotsMade += snapshots;
       if (snapshots > 0) log.debug({ window: new Date(windowStart).toISOString(), snapshots }, 'window closed');
@@ -83,10 +99,11 @@ export async function startSocketServer(config: SocketConfig, log: Logger): Prom
 
   const app = uWS.App();
   const encoder = new CountMessageEncoder();
-  const broadcaster = new Broadcaster(app, slots, counts, encoder, metrics);
+  const broadcaster = new Broadcaster(app, slots, shown, encoder, metrics);
   const liveFeed = new LiveFeed({
     slots,
     counts,
+    shown,
     directory: new AuctionDirectory({
       client,
       ttlMs: config.LOOKUP_TTL_MS,
@@ -108,18 +125,23 @@ export async function startSocketServer(config: SocketConfig, log: Logger): Prom
       outbox: outbox.size,
       dropped: outbox.dropped,
       outboxFileBytes: journal.bytes,
-    })),
+    }), cluster?.counts),
     ready: () => client.reachable(),
+    ...(cluster === undefined ? {} : { unavailable: () => (cluster.counts.degraded ? 'redis unavailable' : undefined) }),
   });
 
   const listenSocket = await listen(app, config.SOCKET_HOST, config.SOCKET_PORT).catch(async (error: unknown) => {
     // The file keeps every snapshot: the next start sends them.
+    await cluster?.close();
     await journal.close();
     await client.close();
     throw error;
   });
   sampler.start();
-  broadcaster.start(config.BROADCAST_INTERVAL_MS);
+  // With Redis, on the cluster's shared marks, just after every process published its changes.
+  let marks: MarkTimer | undefined;
+  if (cluster === undefined) broadcaster.start(config.BROADCAST_INTERVAL_MS);
+  else marks = everyMark(config.BROADCAST_INTERVAL_MS, BROADCAST_AFTER_PUBLISH_MS, broadcaster.tick);
   flusher.kick();
 
   let shuttingDown: Promise<void> | undefined;
@@ -127,9 +149,12 @@ export async function startSocketServer(config: SocketConfig, log: Logger): Prom
     uWS.us_listen_socket_close(listenSocket);
     liveFeed.closeAll(CloseCode.goingAway, 'server shutting down');
     broadcaster.stop();
+    marks?.stop();
     sampler.stop();
     // The save comes first: nothing after it (a deadline, a second signal) can lose the window.
     await journal.sync(sampler.closeWindow());
+    // Before delivery's wait: the other processes subtract this one's viewers at once.
+    await cluster?.close();
     flusher.kick();
     const delivered = await flusher.drain(config.SHUTDOWN_FLUSH_TIMEOUT_MS);
     flusher.stop();
@@ -147,6 +172,22 @@ export async function startSocketServer(config: SocketConfig, log: Logger): Prom
       flusher.stop();
     },
   };
+}
+
+async function startCluster(redisUrl: string, config: SocketConfig, log: Logger, slots: AuctionSlots, local: LocalViewerCounts): Promise<Cluster> {
+  const cluster = await joinCluster({
+    redisUrl,
+    processId: config.SOCKET_PROCESS_ID,
+    prefix: config.REDIS_KEY_PREFIX,
+    intervalMs: config.BROADCAST_INTERVAL_MS,
+    slots,
+    local,
+    log: (message) => {
+      log.warn(message);
+    },
+  });
+  log.info({ processId: cluster.processId, epoch: cluster.epoch, prefix: config.REDIS_KEY_PREFIX }, 'counting viewers over the cluster through Redis');
+  return cluster;
 }
 
 function listen(app: TemplatedApp, host: string, port: number): Promise<us_listen_socket> {

@@ -5,6 +5,8 @@ export interface HttpRoutesOptions {
   readonly metrics: { readonly contentType: string; metrics(): Promise<string> };
   /** True when the server can do its job: the backend answers. */
   readonly ready: () => Promise<boolean>;
+  /** Why the server cannot do its job apart from the backend (e.g. Redis is away), or undefined. */
+  readonly unavailable?: () => string | undefined;
 }
 
 const JSON_TYPE = 'application/json';
@@ -17,8 +19,10 @@ export function registerHttpRoutes(app: TemplatedApp, options: HttpRoutesOptions
 
   app.get('/ready', (res) => {
     replyLater(res, options.ready(), (ready) => {
-      if (ready) reply(res, '200 OK', JSON_TYPE, '{"status":"ready"}');
-      else reply(res, '503 Service Unavailable', JSON_TYPE, errorBody('SERVICE_UNAVAILABLE', 'the backend does not answer'));
+      // Read after the backend answered: the freshest state when the reply goes out.
+      const reason = ready ? options.unavailable?.() : 'the backend does not answer';
+      if (reason === undefined) reply(res, '200 OK', JSON_TYPE, '{"status":"ready"}');
+      else reply(res, '503 Service Unavailable', JSON_TYPE, errorBody('SERVICE_UNAVAILABLE', reason));
     });
   });
 

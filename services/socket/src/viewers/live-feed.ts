@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { CloseCode, OBJECT_ID_PATTERN } from '@viewer-analytics/shared';
 import { AUCTION_ID_LENGTH, type AuctionSlots } from '../auctions/auction-slots.js';
-import type { LocalViewerCounts } from '../auctions/viewer-counts.js';
+import type { LocalViewerCounts, ViewerCountSource } from '../auctions/viewer-counts.js';
 import type { Broadcaster } from '../broadcast/broadcaster.js';
 import type { CountMessageEncoder } from '../broadcast/count-message.js';
 import type { RejectReason, SocketMetrics } from '../metrics.js';
@@ -42,7 +42,10 @@ export interface ViewerData {
 
 export interface LiveFeedOptions {
   readonly slots: AuctionSlots;
+  /** This process's viewers: joins and leaves, and the connection limit. */
   readonly counts: LocalViewerCounts;
+  /** The counts viewers are told: `counts` alone, or summed over the cluster. */
+  readonly shown: ViewerCountSource;
   readonly directory: AuctionDirectory;
   readonly encoder: CountMessageEncoder;
   readonly broadcaster: Broadcaster;
@@ -184,7 +187,7 @@ export class LiveFeed {
       this.end(ws, CloseCode.goingAway, 'server shutting down');
       return;
     }
-    const { slots, counts, broadcaster, encoder, metrics } = this.options;
+    const { slots, counts, shown, broadcaster, encoder, metrics } = this.options;
     const isNew = slots.slotOf(data.auctionId) < 0;
     const slot = slots.acquire(data.auctionId);
     if (slot < 0) {
@@ -194,7 +197,8 @@ export class LiveFeed {
     }
     if (isNew) broadcaster.forget(slot);
     data.slot = slot;
-    const count = counts.join(slot);
+    const local = counts.join(slot);
+    const count = shown.countAt(slot);
     metrics.joins++;
     this.sockets.add(ws);
     encoder.setTime(Date.now());
@@ -202,8 +206,8 @@ export class LiveFeed {
     data.toldCount = count;
     // Subscribed after the next publish, which the topic's older viewers need and this one does not.
     this.newcomers.push(ws);
-    // Alone on its topic, the newcomer is everyone who needs to know: no broadcast for it.
-    if (count === 1) broadcaster.told(slot, count);
+    // Alone on its topic (topics are per process), the newcomer is everyone who needs to know: no broadcast for it.
+    if (local === 1) broadcaster.told(slot, count);
   };
 
   /** Ends `ws` from `open`: at once, or after our cork when inside it (see `upgradeInCork`). */
@@ -225,12 +229,12 @@ export class LiveFeed {
   private readonly admitNewcomers = (): void => {
     const { newcomers } = this;
     if (newcomers.length === 0) return;
-    const { slots, counts, encoder } = this.options;
+    const { slots, shown, encoder } = this.options;
     for (const ws of newcomers) {
       if (!this.sockets.has(ws)) continue; // gone before its first tick
       const data = ws.getUserData();
       ws.subscribe(slots.topicOf(data.slot));
-      const count = counts.countAt(data.slot);
+      const count = shown.countAt(data.slot);
       if (count === data.toldCount) continue;
       ws.send(encoder.encode(slots.idBytes, data.slot * AUCTION_ID_LENGTH, count), false);
     }
@@ -261,9 +265,9 @@ export class LiveFeed {
   private readonly drain = (ws: WebSocket<ViewerData>): void => {
     const data = ws.getUserData();
     if (data.slot < 0 || ws.getBufferedAmount() > 0) return;
-    const { slots, counts, encoder } = this.options;
+    const { slots, shown, encoder } = this.options;
     encoder.setTime(Date.now());
-    data.toldCount = counts.countAt(data.slot);
+    data.toldCount = shown.countAt(data.slot);
     ws.send(encoder.encode(slots.idBytes, data.slot * AUCTION_ID_LENGTH, data.toldCount), false);
   };
 
