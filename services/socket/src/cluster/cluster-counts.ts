@@ -3,7 +3,7 @@ import type { AuctionSlots } from '../auctions/auction-slots.js';
 import { AUCTION_ID_LENGTH } from '../auctions/auction-slots.js';
 import type { ViewerCountSource } from '../auctions/viewer-counts.js';
 import { AuctionIdIndex, RAW_ID_LENGTH } from './auction-ids.js';
-import { ChangedSlots } from './changed-slots.js';
+import { ChangedSlots } from '../auctions/changed-slots.js';
 import { CountMessageReader, CountMessageWriter, MessageKind, PAIR_LENGTH } from './count-message.js';
 import type { ProcessIdentity } from './process-identity.js';
 import { everyMark, type MarkTimer } from './wall-clock-marks.js';
