@@ -6,6 +6,7 @@ import { windowMs, type BackendConfig } from './config.js';
 import authentication from './plugins/app/authentication.js';
 import authorization from './plugins/app/authorization.js';
 import auctionsRepository from './plugins/app/auctions-repository.js';
+import databaseAvailability from './plugins/app/database-availability.js';
 import errorHandler, { clientErrorHandler, frameworkErrors } from './plugins/app/error-handler.js';
 import internalAuth from './plugins/app/internal-auth.js';
 import jsonBodies from './plugins/app/json-bodies.js';
@@ -94,6 +95,7 @@ async function app(fastify: FastifyInstance, { config }: AppOptions): Promise<vo
   await fastify.register(rateLimits, { config });
   await fastify.register(internalAuth, { config });
   await fastify.register(authentication);
+  await fastify.register(databaseAvailability);
   await fastify.register(auctionsRepository);
   await fastify.register(viewerAnalyticsRepository);
   await fastify.register(retention, { config });

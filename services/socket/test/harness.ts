@@ -221,6 +221,8 @@ export class Viewer {
   readonly socket: WebSocket;
   readonly opened: Promise<void>;
   readonly closed: Promise<{ code: number; reason: string }>;
+  /** How the connection ended, once it has: failed waits name it. */
+  private ending: string | undefined;
 
   constructor(url: string) {
     this.socket = new WebSocket(url);
@@ -232,6 +234,7 @@ export class Viewer {
     });
     this.closed = new Promise((resolve) => {
       this.socket.once('close', (code, reason) => {
+        this.ending = `closed ${String(code)} ${reason.toString()}`;
         resolve({ code, reason: reason.toString() });
       });
     });
@@ -245,7 +248,7 @@ export class Viewer {
   }
 
   async sees(count: number, timeoutMs = 2_000): Promise<void> {
-    await waitFor(() => this.count === count, timeoutMs, `count ${count} (last seen ${String(this.count)})`);
+    await waitFor(() => this.count === count, timeoutMs, () => `count ${count} (last seen ${String(this.count)}; ${this.ending ?? 'still open'})`);
   }
 
   async close(): Promise<void> {

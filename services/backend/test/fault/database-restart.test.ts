@@ -43,14 +43,21 @@ describe.runIf(existsSync(FERRETDB_BINARY))('the database killed and restarted u
     let slowest = 0;
     let minute = 0;
 
-    async function send(timestamp: string): Promise<number> {
+    /** When the request under way started: a failed wait says whether one hangs. */
+    let inFlightSince: number | undefined;
+    const state = (): string =>
+      `replies ${JSON.stringify(Object.fromEntries(statuses))}, ${inFlightSince === undefined ? 'none' : `one for ${String(Date.now() - inFlightSince)} ms`} under way`;
+
+    async function send(timestamp: string): Promise<void> {
       const started = Date.now();
+      inFlightSince = started;
       const reply = await backend.inject({
         method: 'POST',
         url: '/api/v1/analytics/snapshots',
         headers: internalKey,
         payload: { snapshots: [{ auctionId, ...snapshot({ timestamp }) }] },
       });
+      inFlightSince = undefined;
       slowest = Math.max(slowest, Date.now() - started);
       statuses.set(reply.statusCode, (statuses.get(reply.statusCode) ?? 0) + 1);
       const body = reply.json<{ data?: BatchOutcome; error?: { code: string } }>();
@@ -60,15 +67,19 @@ describe.runIf(existsSync(FERRETDB_BINARY))('the database killed and restarted u
         if (reply.statusCode !== 503 || body.error?.code !== 'DATABASE_UNAVAILABLE') unexpected.push(`${String(reply.statusCode)} ${reply.body}`);
         pending.push(timestamp); // retried later, as the socket server does
       }
-      return reply.statusCode;
     }
 
     // Steady ingest: a new window every few milliseconds, and whatever failed before.
     const stop = new AbortController();
     const ingest = (async () => {
       while (!stop.signal.aborted) {
-        const retry = pending.shift();
-        await send(retry ?? windowStart((minute += 1)));
+        const timestamp = pending.shift() ?? windowStart((minute += 1));
+        try {
+          await send(timestamp);
+        } catch (error) {
+          unexpected.push(`thrown: ${String(error)}`);
+          pending.push(timestamp);
+        }
         await sleep(20);
       }
     })();
@@ -77,16 +88,16 @@ describe.runIf(existsSync(FERRETDB_BINARY))('the database killed and restarted u
       if (unexpected.length > 0) throw new Error(`unexpected replies: ${unexpected.slice(0, 3).join(' | ')}`);
       return true;
     };
-    await waitFor(() => noSurprise() && acknowledged.size >= 20, 20_000, 'ingest to get going');
+    await waitFor(() => noSurprise() && acknowledged.size >= 20, 20_000, () => `ingest to get going (${state()})`);
     process.kill(ferret.pid ?? 0, 'SIGKILL');
-    await waitFor(() => noSurprise() && (statuses.get(503) ?? 0) >= 2, 20_000, 'the backend to answer 503');
+    await waitFor(() => noSurprise() && (statuses.get(503) ?? 0) >= 2, 20_000, () => `the backend to answer 503 (${state()})`);
     const ready = await backend.inject({ url: '/ready' });
     expect(ready.statusCode).toBe(503);
     expect(ready.json()).toMatchObject({ success: false, error: { code: 'DATABASE_UNAVAILABLE' } });
 
     ferret = await startFerretDb({ dataDir, port, log: quiet });
     const before = acknowledged.size;
-    await waitFor(() => noSurprise() && acknowledged.size >= before + 20, 30_000, 'ingest to recover by itself');
+    await waitFor(() => noSurprise() && acknowledged.size >= before + 20, 30_000, () => `ingest to recover by itself (${state()})`);
     expect((await backend.inject({ url: '/ready' })).statusCode).toBe(200);
     stop.abort();
     await ingest;

@@ -1,5 +1,6 @@
 import { ObjectId, type Collection } from 'mongodb';
 import fp from 'fastify-plugin';
+import type { DatabaseAvailability } from './database-availability.js';
 
 const AUCTIONS_COLLECTION = 'auctions';
 
@@ -27,17 +28,17 @@ declare module 'fastify' {
   }
 }
 
-function auctionsRepository(collection: Collection<AuctionDocument>): AuctionsRepository {
+function auctionsRepository(collection: Collection<AuctionDocument>, { guard }: DatabaseAvailability): AuctionsRepository {
   return {
     async create({ title, ownerId }) {
       const now = new Date();
       const auction = { _id: new ObjectId(), title, ownerId, enableViewerAnalytics: false, createdAt: now, updatedAt: now };
-      await collection.insertOne(auction);
+      await guard(() => collection.insertOne(auction));
       return auction;
     },
 
     findById(id) {
-      return collection.findOne({ _id: id });
+      return guard(() => collection.findOne({ _id: id }));
     },
 
     async analyticsSettings(ids) {
@@ -47,21 +48,20 @@ function auctionsRepository(collection: Collection<AuctionDocument>): AuctionsRe
       if (ids.length === 1 && only !== undefined) {
         // The single-snapshot route: a key lookup. FerretDB 1.x answers `$in` by scanning the
         // collection, ~10× slower than this.
-        const auction = await collection.findOne({ _id: only }, { projection });
+        const auction = await guard(() => collection.findOne({ _id: only }, { projection }));
         if (auction !== null) settings.set(auction._id.toHexString(), auction.enableViewerAnalytics);
         return settings;
       }
-      for await (const auction of collection.find({ _id: { $in: [...ids] } }, { projection })) {
+      const found = await guard(() => collection.find({ _id: { $in: [...ids] } }, { projection }).toArray());
+      for (const auction of found) {
         settings.set(auction._id.toHexString(), auction.enableViewerAnalytics);
       }
       return settings;
     },
 
     setViewerAnalytics(id, enabled) {
-      return collection.findOneAndUpdate(
-        { _id: id },
-        { $set: { enableViewerAnalytics: enabled, updatedAt: new Date() } },
-        { returnDocument: 'after' },
+      return guard(() =>
+        collection.findOneAndUpdate({ _id: id }, { $set: { enableViewerAnalytics: enabled, updatedAt: new Date() } }, { returnDocument: 'after' }),
       );
     },
   };
@@ -72,7 +72,7 @@ export default fp(
   async (fastify) => {
     const db = fastify.mongo.db;
     if (db === undefined) throw new Error('the mongodb plugin was registered without a database name');
-    fastify.decorate('auctions', auctionsRepository(db.collection<AuctionDocument>(AUCTIONS_COLLECTION)));
+    fastify.decorate('auctions', auctionsRepository(db.collection<AuctionDocument>(AUCTIONS_COLLECTION), fastify.databaseAvailability));
   },
-  { name: 'auctions-repository', dependencies: ['mongodb'] },
+  { name: 'auctions-repository', dependencies: ['mongodb', 'database-availability'] },
 );

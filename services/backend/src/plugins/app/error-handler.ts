@@ -13,6 +13,7 @@ import {
 } from 'mongodb';
 import { ErrorCode } from '@viewer-analytics/shared';
 import { errorBody, isHttpError, RateLimitedError } from '../../http-error.js';
+import { DatabaseUnavailableError } from './database-availability.js';
 
 /** Fastify declares this type but does not export it. */
 type SchemaErrorFormatter = Parameters<FastifyInstance['setSchemaErrorFormatter']>[0];
@@ -44,7 +45,7 @@ export const formatValidationErrors: SchemaErrorFormatter = (errors, dataVar) =>
   }
 };
 
-const DATABASE_UNAVAILABLE = [MongoServerSelectionError, MongoNetworkError, MongoNotConnectedError, MongoTopologyClosedError, MongoServerClosedError];
+const DATABASE_UNAVAILABLE = [DatabaseUnavailableError, MongoServerSelectionError, MongoNetworkError, MongoNotConnectedError, MongoTopologyClosedError, MongoServerClosedError];
 /**
  * Server errors of a database going away or failing over (a MongoDB replica set's primary stepping
  * down or shutting down): InterruptedAtShutdown, ShutdownInProgress, PrimarySteppedDown,

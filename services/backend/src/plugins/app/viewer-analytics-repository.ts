@@ -1,5 +1,6 @@
 import { MongoBulkWriteError, MongoServerError, type Collection, type CreateIndexOptions, type IndexOptions, type IndexSpecification, type ObjectId } from 'mongodb';
 import fp from 'fastify-plugin';
+import type { DatabaseAvailability } from './database-availability.js';
 import type { SeriesWindow } from '../../analytics/viewer-series.js';
 import { VIEWER_ANALYTICS_COLLECTION, type SnapshotDocument } from '@viewer-analytics/shared';
 
@@ -73,14 +74,14 @@ export async function createRetentionIndex(
   return 'plain';
 }
 
-function viewerAnalyticsRepository(collection: Collection<SnapshotDocument>): ViewerAnalyticsRepository {
+function viewerAnalyticsRepository(collection: Collection<SnapshotDocument>, { guard, guardIterable }: DatabaseAvailability): ViewerAnalyticsRepository {
   return {
     async insertMany(snapshots) {
       if (snapshots.length === 0) return { stored: 0, duplicates: 0 };
       try {
         // One unordered bulk insert: the unique index turns retries into duplicate-key errors
         // while every other snapshot of the batch is still written.
-        const { insertedCount } = await collection.insertMany([...snapshots], { ordered: false });
+        const { insertedCount } = await guard(() => collection.insertMany([...snapshots], { ordered: false }));
         return { stored: insertedCount, duplicates: 0 };
       } catch (error) {
         if (!(error instanceof MongoBulkWriteError)) throw error;
@@ -91,10 +92,10 @@ function viewerAnalyticsRepository(collection: Collection<SnapshotDocument>): Vi
     },
 
     windows(auction, since) {
-      return collection.find<SeriesWindow>(
+      return guardIterable(collection.find<SeriesWindow>(
         since === undefined ? { auction } : { auction, timestamp: { $gte: since } },
         { projection: { _id: 0, timestamp: 1, viewerCount: 1, avgViewers: 1, peakViewers: 1, minViewers: 1, sampleCount: 1 }, sort: { timestamp: 1 } },
-      );
+      ));
     },
 
     ensureRetentionIndex(expireAfterSeconds) {
@@ -127,7 +128,7 @@ export default fp(
     const collection = db.collection<SnapshotDocument>(VIEWER_ANALYTICS_COLLECTION);
     // One snapshot per auction and window: retried deliveries become duplicate-key errors.
     await collection.createIndex({ auction: 1, timestamp: 1 }, { unique: true }, undefined);
-    fastify.decorate('viewerAnalytics', viewerAnalyticsRepository(collection));
+    fastify.decorate('viewerAnalytics', viewerAnalyticsRepository(collection, fastify.databaseAvailability));
   },
-  { name: 'viewer-analytics-repository', dependencies: ['mongodb'] },
+  { name: 'viewer-analytics-repository', dependencies: ['mongodb', 'database-availability'] },
 );

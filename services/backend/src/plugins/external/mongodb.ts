@@ -2,6 +2,12 @@ import fastifyMongo from '@fastify/mongodb';
 import fp from 'fastify-plugin';
 import type { BackendConfig } from '../../config.js';
 
+/**
+ * While the database is away, requests fail within this (503) instead of queueing for the
+ * driver's default 30 s.
+ */
+export const SERVER_SELECTION_TIMEOUT_MS = 3_000;
+
 /** The native MongoDB driver, one client for the process, closed with the app. */
 export default fp<{ config: BackendConfig }>(
   async (fastify, { config }) => {
@@ -9,10 +15,13 @@ export default fp<{ config: BackendConfig }>(
       url: config.MONGODB_URI,
       database: config.MONGODB_DATABASE,
       forceClose: true,
-      // While the database is away, requests fail within seconds (503) instead of queueing for
-      // the driver's default 30 s. No socket timeout: on FerretDB a purge pass scans the whole
-      // collection and may take minutes; a database that dies drops its connections at once.
-      serverSelectionTimeoutMS: 3_000,
+      // Requests get their deadline from the database-availability plugin. The socket timeout
+      // only frees connections stuck on a server that stopped answering: on FerretDB a purge pass
+      // scans the whole collection and takes seconds, so it is far above any legitimate reply.
+      serverSelectionTimeoutMS: SERVER_SELECTION_TIMEOUT_MS,
+      socketTimeoutMS: 120_000,
+      // A server that stops answering is noticed within one heartbeat plus connectTimeoutMS.
+      heartbeatFrequencyMS: 2_000,
       connectTimeoutMS: 3_000,
       appName: 'viewer-analytics-backend',
     });
