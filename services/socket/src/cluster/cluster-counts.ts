@@ -21,10 +21,16 @@ export interface ClusterTimings {
   readonly reloadDelayMs: number;
 }
 
+/**
+ * A killed process must vanish from every count within 10 s: silent for three heartbeats it is
+ * dropped (6–6.5 s after its last message, at most 4.5 s after its death when idle), leaving
+ * room for a broadcast and a loaded machine. A live process whose event loop stalls longer is
+ * dropped too, and counted again from its hash with its next message.
+ */
 export const DEFAULT_CLUSTER_TIMINGS: Omit<ClusterTimings, 'intervalMs'> = {
   heartbeatMs: 2_000,
-  expireMs: 10_000,
-  checkMs: 1_000,
+  expireMs: 6_000,
+  checkMs: 500,
   reloadDelayMs: 500,
 };
 
