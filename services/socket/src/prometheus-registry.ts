@@ -10,11 +10,15 @@ export interface SocketGauges {
   readonly outboxFileBytes: number;
 }
 
-/** What the cluster's counts hold at scrape time (ClusterCounts fits). */
+/** What the cluster's parts hold at scrape time. */
 export interface ClusterGauges {
-  readonly peersAlive: number;
-  readonly degraded: boolean;
-  readonly stats: { readonly messagesPublished: number; readonly messagesReceived: number; readonly roundTripMs: number };
+  readonly counts: {
+    readonly peersAlive: number;
+    readonly degraded: boolean;
+    readonly stats: { readonly messagesPublished: number; readonly messagesReceived: number; readonly roundTripMs: number };
+  };
+  readonly delivery: { readonly isLeader: boolean; readonly windowsMarked: number; readonly recordsTrimmed: number };
+  readonly lease: { readonly gains: number };
 }
 
 /**
@@ -62,11 +66,16 @@ export function createPrometheusRegistry(metrics: SocketMetrics, gauges: () => S
   registry.registerMetric(metrics.flushDuration);
   // Only with REDIS_URL: a single process's /metrics stays as it was.
   if (cluster !== undefined) {
-    gauge('socket_cluster_peers_alive', 'Other socket processes heard through Redis and not dropped', () => cluster.peersAlive);
-    gauge('socket_cluster_redis_round_trip_ms', 'Duration of the last count write to Redis (MULTI … PUBLISH … EXEC)', () => cluster.stats.roundTripMs);
-    counter('socket_cluster_messages_published_total', 'Count messages this process published', () => cluster.stats.messagesPublished);
-    counter('socket_cluster_messages_received_total', "Other processes' count messages received", () => cluster.stats.messagesReceived);
-    gauge('socket_cluster_degraded', '1 while this process cannot both write and hear through Redis', () => (cluster.degraded ? 1 : 0));
+    const { counts, delivery, lease } = cluster;
+    gauge('socket_cluster_peers_alive', 'Other socket processes heard through Redis and not dropped', () => counts.peersAlive);
+    gauge('socket_cluster_redis_round_trip_ms', 'Duration of the last count write to Redis (MULTI … PUBLISH … EXEC)', () => counts.stats.roundTripMs);
+    counter('socket_cluster_messages_published_total', 'Count messages this process published', () => counts.stats.messagesPublished);
+    counter('socket_cluster_messages_received_total', "Other processes' count messages received", () => counts.stats.messagesReceived);
+    gauge('socket_cluster_degraded', '1 while this process cannot both write and hear through Redis', () => (counts.degraded ? 1 : 0));
+    gauge('socket_cluster_leader', '1 while this process holds the lease and delivers the snapshots', () => (delivery.isLeader ? 1 : 0));
+    counter('socket_cluster_leader_gains_total', 'Times this process became the leader (failovers and first elections)', () => lease.gains);
+    counter('socket_cluster_windows_marked_total', 'Windows this process, as leader, marked delivered in Redis', () => delivery.windowsMarked);
+    counter('socket_cluster_copies_trimmed_total', 'Snapshot copies dropped because the leader delivered their window', () => delivery.recordsTrimmed);
   }
   return registry;
 }

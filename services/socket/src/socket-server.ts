@@ -6,7 +6,7 @@ import { Broadcaster } from './broadcast/broadcaster.js';
 import { CountMessageEncoder } from './broadcast/count-message.js';
 import type { SocketConfig } from './config.js';
 import { BackendClient } from './backend/backend-client.js';
-import { joinCluster, type Cluster } from './cluster/cluster.js';
+import { joinCluster, type Cluster, type ClusterOptions } from './cluster/cluster.js';
 import { everyMark, type MarkTimer } from './cluster/wall-clock-marks.js';
 import { Flusher } from './delivery/flusher.js';
 import { OutboxJournal } from './delivery/outbox-journal.js';
@@ -42,13 +42,19 @@ export async function startSocketServer(config: SocketConfig, log: Logger): Prom
   const metrics = new SocketMetrics();
   const slots = new AuctionSlots(config.MAX_AUCTIONS);
   const counts = new LocalViewerCounts(config.MAX_AUCTIONS);
-  const cluster = config.REDIS_URL === undefined ? undefined : await startCluster(config.REDIS_URL, config, log, slots, counts);
-  // What sampling, broadcasting and viewers read: this process's counts, or the sum over the cluster.
-  const shown: ViewerCountSource = cluster?.counts ?? counts;
   const outbox = new SnapshotOutbox({
     maxRecords: Math.floor((config.OUTBOX_MAX_MB * 1024 * 1024) / OUTBOX_RECORD_BYTES),
     maxAgeMs: config.OUTBOX_MAX_AGE_HOURS * 3_600_000,
   });
+  // Bound once the flusher exists: the cluster's delivery may drop copies or allow more sending.
+  let deliveryChanged = (): void => undefined;
+  const onDeliveryChange = (): void => {
+    deliveryChanged();
+  };
+  const cluster =
+    config.REDIS_URL === undefined ? undefined : await startCluster(config.REDIS_URL, config, log, { slots, local: counts, outbox, onDeliveryChange });
+  // What sampling, broadcasting and viewers read: this process's counts, or the sum over the cluster.
+  const shown: ViewerCountSource = cluster?.counts ?? counts;
   const { journal, restored, lastClosedWindow } = await OutboxJournal.open(config.OUTBOX_FILE, outbox, {
     corrupt: (details) => {
       metrics.outboxFilesCorrupt++;
@@ -73,10 +79,15 @@ export async function startSocketServer(config: SocketConfig, log: Logger): Prom
     retryMaxMs: config.RETRY_MAX_MS,
     log,
     metrics,
+    ...(cluster === undefined ? {} : { gate: cluster.delivery }),
     onSettled: () => {
       persist();
     },
   });
+  deliveryChanged = () => {
+    persist();
+    flusher.kick();
+  };
   const sampler = new Sampler({
     slots,
     counts: shown,
@@ -89,6 +100,7 @@ export async function startSocketServer(config: SocketConfig, log: Logger): Prom
       metrics.snapshotsMade += snapshots;
       if (snapshots > 0) log.debug({ window: new Date(windowStart).toISOString(), snapshots }, 'window closed');
       persist(windowStart);
+      cluster?.delivery.windowClosed(windowStart);
       flusher.kick();
     },
   });
@@ -125,7 +137,7 @@ export async function startSocketServer(config: SocketConfig, log: Logger): Prom
       outbox: outbox.size,
       dropped: outbox.dropped,
       outboxFileBytes: journal.bytes,
-    }), cluster?.counts),
+    }), cluster),
     ready: () => client.reachable(),
     ...(cluster === undefined ? {} : { unavailable: () => (cluster.counts.degraded ? 'redis unavailable' : undefined) }),
   });
@@ -153,14 +165,18 @@ export async function startSocketServer(config: SocketConfig, log: Logger): Prom
     sampler.stop();
     // The save comes first: nothing after it (a deadline, a second signal) can lose the window.
     await journal.sync(sampler.closeWindow());
-    // Before delivery's wait: the other processes subtract this one's viewers at once.
-    await cluster?.close();
+    // Before delivery's wait: the other processes subtract this one's viewers at once, and one
+    // of them takes over delivery when any is alive.
+    await cluster?.leave();
     flusher.kick();
     const delivered = await flusher.drain(config.SHUTDOWN_FLUSH_TIMEOUT_MS);
     flusher.stop();
+    const handedOver = cluster !== undefined && !cluster.delivery.isLeader;
+    await cluster?.close();
     await journal.close();
     await client.close();
     if (delivered) log.info('every snapshot delivered');
+    else if (handedOver) log.info({ snapshots: outbox.size, file: config.OUTBOX_FILE }, 'snapshot copies kept in the outbox file: the leader delivers them');
     else log.warn({ snapshots: outbox.size, file: config.OUTBOX_FILE }, 'undelivered snapshots saved for the next start');
   };
 
@@ -174,14 +190,19 @@ export async function startSocketServer(config: SocketConfig, log: Logger): Prom
   };
 }
 
-async function startCluster(redisUrl: string, config: SocketConfig, log: Logger, slots: AuctionSlots, local: LocalViewerCounts): Promise<Cluster> {
+async function startCluster(
+  redisUrl: string,
+  config: SocketConfig,
+  log: Logger,
+  parts: Pick<ClusterOptions, 'slots' | 'local' | 'outbox' | 'onDeliveryChange'>,
+): Promise<Cluster> {
   const cluster = await joinCluster({
+    ...parts,
     redisUrl,
     processId: config.SOCKET_PROCESS_ID,
     prefix: config.REDIS_KEY_PREFIX,
     intervalMs: config.BROADCAST_INTERVAL_MS,
-    slots,
-    local,
+    windowMs: config.SAMPLE_INTERVAL_MS * config.SAMPLES_PER_SNAPSHOT,
     log: (message) => {
       log.warn(message);
     },

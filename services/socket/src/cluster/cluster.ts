@@ -2,7 +2,10 @@ import { once } from 'node:events';
 import type { Redis } from 'ioredis';
 import type { AuctionSlots } from '../auctions/auction-slots.js';
 import type { ViewerCountSource } from '../auctions/viewer-counts.js';
+import type { SnapshotOutbox } from '../delivery/snapshot-outbox.js';
 import { ClusterCounts } from './cluster-counts.js';
+import { LeaderDelivery } from './leader-delivery.js';
+import { LeaderLease } from './leader-lease.js';
 import { claimIdentity, processIdOf } from './process-identity.js';
 import { createRedisConnection } from './redis-connection.js';
 
@@ -14,16 +17,36 @@ export interface ClusterOptions {
   readonly intervalMs: number;
   readonly slots: AuctionSlots;
   readonly local: ViewerCountSource;
+  /** Snapshots: only the leader sends them; the others keep copies until the leader marks them delivered. */
+  readonly outbox: SnapshotOutbox;
+  readonly windowMs: number;
+  /** The outbox lost copies the leader delivered, or this process may send more. */
+  readonly onDeliveryChange: () => void;
   readonly log: (message: string) => void;
 }
 
 export interface Cluster {
   readonly counts: ClusterCounts;
+  readonly delivery: LeaderDelivery;
+  readonly lease: LeaderLease;
   readonly processId: string;
   readonly epoch: number;
-  /** Leaves the cluster (the others subtract this process at once), then closes the connections. Never throws. */
+  /**
+   * The first step of a shutdown: the others subtract this process's viewers at once and, when
+   * any are alive, one of them takes over delivery (this process gives the lease back).
+   */
+  leave(): Promise<void>;
+  /** The last step (leaving first if not done): marks what this process delivered, gives the lease back, closes the connections. Never throws. */
   close(): Promise<void>;
 }
+
+/**
+ * How long a leader's lease lasts without renewal: a killed leader is replaced within this. Its
+ * windows are not lost meanwhile (every process keeps copies), only delivered a little later.
+ */
+const LEASE_TTL_MS = 5_000;
+/** How often the delivered windows are read: how soon a follower forgets its copies. */
+const MARKS_REFRESH_MS = 1_000;
 
 /**
  * How long start waits for Redis: an epoch must come from Redis before this process may publish,
@@ -50,12 +73,38 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
       log: options.log,
     });
     await counts.start();
+    const lease = new LeaderLease({ redis: commands, prefix: options.prefix, identity, ttlMs: LEASE_TTL_MS, onGained: options.onDeliveryChange, log: options.log });
+    const delivery = new LeaderDelivery({
+      redis: commands,
+      prefix: options.prefix,
+      lease,
+      outbox: options.outbox,
+      windowMs: options.windowMs,
+      // Marks outlive the oldest snapshot an outbox keeps by a day.
+      keepMarksMs: options.outbox.maxAgeMs + 86_400_000,
+      refreshMs: MARKS_REFRESH_MS,
+      onChange: options.onDeliveryChange,
+      alone: () => counts.peersAlive === 0,
+      startedAt: Date.now(),
+      log: options.log,
+    });
+    delivery.start();
+    let leaving: Promise<void> | undefined;
+    const leave = (): Promise<void> =>
+      (leaving ??= (async () => {
+        if (counts.peersAlive > 0) await delivery.resign();
+        await counts.leave();
+      })());
     return {
       counts,
+      delivery,
+      lease,
       processId,
       epoch: identity.epoch,
+      leave,
       close: async () => {
-        await counts.leave();
+        await leave();
+        await delivery.close();
         disconnect(commands, subscriber);
       },
     };

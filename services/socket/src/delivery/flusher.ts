@@ -7,8 +7,16 @@ import type { BackendClient } from '../backend/backend-client.js';
 import { encodeBatch, MAX_BATCH_BYTES } from './batch-encoder.js';
 import type { SnapshotOutbox } from './snapshot-outbox.js';
 
+/** Decides how much of the outbox this process sends: with several processes, only the leader sends all of it. */
+export interface DeliveryGate {
+  /** The sequence number before which this process may send now (the outbox's tail when it sends everything). */
+  sendableEnd(): number;
+}
+
 export interface FlusherOptions {
   readonly outbox: SnapshotOutbox;
+  /** Absent: this process sends everything (a single process). */
+  readonly gate?: DeliveryGate;
   readonly client: Pick<BackendClient, 'postSnapshots'>;
   readonly concurrency: number;
   readonly retryBaseMs: number;
@@ -57,18 +65,20 @@ export class Flusher {
   kick(): void {
     const { outbox, concurrency } = this.options;
     if (this.retryTimer !== undefined || this.failed || this.stopped) return;
+    const end = this.sendableEnd();
     if (this.sendCursor < outbox.head) this.sendCursor = outbox.head;
-    while (this.inFlight < concurrency && this.sendCursor < outbox.tail) {
+    while (this.inFlight < concurrency && this.sendCursor < end) {
       const from = this.sendCursor;
-      const count = Math.min(MAX_BATCH_SNAPSHOTS, outbox.tail - from);
+      const count = Math.min(MAX_BATCH_SNAPSHOTS, end - from);
       this.sendCursor += count;
       void this.send(from, count);
     }
   }
 
   /**
-   * At shutdown: keeps sending, with short retries, until the outbox is empty or `timeoutMs` has
-   * passed; then (or on `stop`) requests in flight are aborted. True when all was delivered.
+   * At shutdown: keeps sending, with short retries, until nothing this process may send is left
+   * or `timeoutMs` has passed; then (or on `stop`) requests in flight are aborted. True when the
+   * outbox is empty (a follower's copies stay in its file: the leader delivers them).
    */
   async drain(timeoutMs: number): Promise<boolean> {
     this.draining = true;
@@ -82,11 +92,15 @@ export class Flusher {
       this.stop();
     }, timeoutMs);
     try {
-      while (this.inFlight > 0 || (this.options.outbox.size > 0 && !this.stopped)) await sleep(DRAIN_POLL_MS);
+      while (this.inFlight > 0 || (this.sendableEnd() > this.options.outbox.head && !this.stopped)) await sleep(DRAIN_POLL_MS);
     } finally {
       clearTimeout(deadline);
     }
     return this.options.outbox.size === 0;
+  }
+
+  private sendableEnd(): number {
+    return this.options.gate?.sendableEnd() ?? this.options.outbox.tail;
   }
 
   /** Sends nothing more and aborts the requests in flight: what they carried stays in the outbox. */
