@@ -49,6 +49,7 @@ export class LeaderDelivery implements DeliveryGate {
   private lastMarkedByMe = -Infinity;
   private exchanging: Promise<void> | undefined;
   private standing = false;
+  private failing = false;
   private resigned = false;
   private timer: NodeJS.Timeout | undefined;
   /** Windows this process marked delivered. */
@@ -123,9 +124,14 @@ export class LeaderDelivery implements DeliveryGate {
   readonly refresh = (): void => {
     if (this.exchanging !== undefined) return;
     this.exchanging = this.exchange()
+      .then(() => {
+        if (this.failing) this.options.log('delivered windows exchanged with Redis again');
+        this.failing = false;
+      })
       .catch((error: unknown) => {
-        // Nothing is lost: copies stay until a later refresh reads the marks.
-        this.options.log(`delivered windows not exchanged with Redis (${error instanceof Error ? error.message : String(error)})`);
+        // Nothing is lost: copies stay until a later refresh reads the marks. Said once per outage.
+        if (!this.failing) this.options.log(`delivered windows not exchanged with Redis (${error instanceof Error ? error.message : String(error)}); retrying every ${String(this.options.refreshMs)} ms`);
+        this.failing = true;
       })
       .finally(() => {
         this.exchanging = undefined;
