@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { CloseCode, liveFeedPath } from '@viewer-analytics/shared';
 import { AuctionSlots } from './auctions/auction-slots.js';
 import { LocalViewerCounts, type ViewerCountSource } from './auctions/viewer-counts.js';
-import { Broadcaster } from './broadcast/broadcaster.js';
+import { BROADCAST_TICK_MS, Broadcaster } from './broadcast/broadcaster.js';
 import { CountMessageEncoder } from './broadcast/count-message.js';
 import type { SocketConfig } from './config.js';
 import { BackendClient } from './backend/backend-client.js';
@@ -111,7 +111,7 @@ export async function startSocketServer(config: SocketConfig, log: Logger): Prom
 
   const app = uWS.App();
   const encoder = new CountMessageEncoder();
-  const broadcaster = new Broadcaster(app, slots, shown, encoder, metrics);
+  const broadcaster = new Broadcaster(app, slots, shown, encoder, metrics, config.BROADCAST_INTERVAL_MS);
   const liveFeed = new LiveFeed({
     slots,
     counts,
@@ -152,8 +152,8 @@ export async function startSocketServer(config: SocketConfig, log: Logger): Prom
   sampler.start();
   // With Redis, on the cluster's shared marks, just after every process published its changes.
   let marks: MarkTimer | undefined;
-  if (cluster === undefined) broadcaster.start(config.BROADCAST_INTERVAL_MS);
-  else marks = everyMark(config.BROADCAST_INTERVAL_MS, BROADCAST_AFTER_PUBLISH_MS, broadcaster.tick);
+  if (cluster === undefined) broadcaster.start();
+  else marks = everyMark(BROADCAST_TICK_MS, BROADCAST_AFTER_PUBLISH_MS, broadcaster.tick);
   flusher.kick();
 
   let shuttingDown: Promise<void> | undefined;

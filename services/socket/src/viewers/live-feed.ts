@@ -204,10 +204,12 @@ export class LiveFeed {
     encoder.setTime(Date.now());
     ws.send(encoder.encode(slots.idBytes, slot * AUCTION_ID_LENGTH, count), false);
     data.toldCount = count;
-    // Subscribed after the next publish, which the topic's older viewers need and this one does not.
-    this.newcomers.push(ws);
     // Alone on its topic (topics are per process), the newcomer is everyone who needs to know: no broadcast for it.
     if (local === 1) broadcaster.told(slot, count);
+    else broadcaster.nudge(slot);
+    // Subscribed once its topic has heard this count, which the older viewers need and it does not.
+    if (broadcaster.isCurrent(slot)) ws.subscribe(slots.topicOf(slot));
+    else this.newcomers.push(ws);
   };
 
   /** Ends `ws` from `open`: at once, or after our cork when inside it (see `upgradeInCork`). */
@@ -223,22 +225,28 @@ export class LiveFeed {
   }
 
   /**
-   * After a tick's publishes every topic has heard its auction's count: each newcomer joins its
-   * topic now and is sent the count only when it differs from the one it was told.
+   * After a tick's publishes: each newcomer whose topic has heard its auction's count joins it
+   * now, and is sent the count only when it differs from the one it was told; the others wait
+   * for a later tick (their auction's interval has not passed yet).
    */
   private readonly admitNewcomers = (): void => {
     const { newcomers } = this;
     if (newcomers.length === 0) return;
-    const { slots, shown, encoder } = this.options;
+    const { slots, shown, encoder, broadcaster } = this.options;
+    let kept = 0;
     for (const ws of newcomers) {
       if (!this.sockets.has(ws)) continue; // gone before its first tick
       const data = ws.getUserData();
+      if (!broadcaster.isCurrent(data.slot)) {
+        newcomers[kept++] = ws;
+        continue;
+      }
       ws.subscribe(slots.topicOf(data.slot));
       const count = shown.countAt(data.slot);
       if (count === data.toldCount) continue;
       ws.send(encoder.encode(slots.idBytes, data.slot * AUCTION_ID_LENGTH, count), false);
     }
-    newcomers.length = 0;
+    newcomers.length = kept;
   };
 
   private readonly message = (ws: WebSocket<ViewerData>, message: ArrayBuffer): void => {
