@@ -9,6 +9,8 @@ import type { RedisInstance } from './redis.js';
 import { findRedisServer, startRedisServer } from './redis-server.js';
 
 export type { RedisInstance, RedisKind } from './redis.js';
+/** For fault tests that need a local redis-server they can kill and start again on the same port. */
+export { findRedisServer, startRedisServer, type RedisServerOptions } from './redis-server.js';
 
 export interface StartRedisOptions {
   /** Where a local redis-server keeps its append-only file (npm start); no persistence when omitted (tests). */

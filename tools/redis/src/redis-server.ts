@@ -22,6 +22,8 @@ export interface RedisServerOptions {
   /** Append-only file and working folder (npm start); no persistence at all when omitted (tests). */
   readonly dataDir: string | undefined;
   readonly log: (message: string) => void;
+  /** A fixed port, e.g. for a fault test that starts it again where it was; a free one when omitted. */
+  readonly port?: number | undefined;
 }
 
 /** The redis-server binary on `searchPath` (a PATH value), or undefined. */
@@ -40,6 +42,7 @@ export function findRedisServer(searchPath: string | undefined): string | undefi
 }
 
 export async function startRedisServer(options: RedisServerOptions): Promise<RedisInstance> {
+  if (options.port !== undefined) return startOnPort(options, options.port);
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     try {
