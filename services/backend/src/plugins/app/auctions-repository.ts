@@ -1,8 +1,19 @@
-import { ObjectId, type Collection } from 'mongodb';
+import { MongoServerError, ObjectId, type Collection } from 'mongodb';
 import fp from 'fastify-plugin';
+import { DUPLICATE_KEY } from '../../database-errors.js';
 import type { DatabaseAvailability } from './database-availability.js';
 
 const AUCTIONS_COLLECTION = 'auctions';
+/** One document, `{_id: 'generation', value}`: bumped by every change of a setting, read by `_id` by every ingest. */
+const SETTINGS_GENERATION_COLLECTION = 'settingsgeneration';
+const GENERATION_ID = 'generation';
+/** Auctions whose setting is remembered at most; the oldest remembered goes first. */
+const MAX_CACHED_SETTINGS = 200_000;
+
+interface GenerationDocument {
+  _id: string;
+  value: number;
+}
 
 export interface AuctionDocument {
   _id: ObjectId;
@@ -16,9 +27,13 @@ export interface AuctionDocument {
 export interface AuctionsRepository {
   create(auction: Pick<AuctionDocument, 'title' | 'ownerId'>): Promise<AuctionDocument>;
   findById(id: ObjectId): Promise<AuctionDocument | null>;
-  /** `enableViewerAnalytics` of each of these auctions that exists, by hex id, in one query. */
+  /**
+   * `enableViewerAnalytics` of each of these auctions that exists, by hex id. Exact: a change that
+   * returned before this call began is seen, by every backend instance. Answered from memory
+   * after one read by `_id` of the settings generation; only auctions not remembered are read.
+   */
   analyticsSettings(ids: readonly ObjectId[]): Promise<Map<string, boolean>>;
-  /** The auction after the change, or null when there is none. */
+  /** The auction after the change, or null when there is none. Bumps the settings generation before it returns. */
   setViewerAnalytics(id: ObjectId, enabled: boolean): Promise<AuctionDocument | null>;
 }
 
@@ -28,7 +43,65 @@ declare module 'fastify' {
   }
 }
 
-function auctionsRepository(collection: Collection<AuctionDocument>, { guard }: DatabaseAvailability): AuctionsRepository {
+/**
+ * Settings remembered for one generation. A setting read after the generation was read is at
+ * least as new as every change that generation counts: a change updates its auction first and
+ * bumps the generation after, and the ingest reads the generation first and the auctions after.
+ * So remembered settings are right for as long as the generation stays; any change clears them.
+ */
+class SettingsCache {
+  generation = -1;
+  private readonly settings = new Map<string, boolean>();
+
+  /** Starts over when the generation moved. */
+  at(generation: number): void {
+    if (generation === this.generation) return;
+    this.generation = generation;
+    this.settings.clear();
+  }
+
+  get(hexId: string): boolean | undefined {
+    return this.settings.get(hexId);
+  }
+
+  /** Remembered only if no newer generation was seen meanwhile (a concurrent ingest may have). */
+  set(generation: number, hexId: string, enabled: boolean): void {
+    if (generation !== this.generation) return;
+    this.settings.set(hexId, enabled);
+    if (this.settings.size > MAX_CACHED_SETTINGS) {
+      const oldest = this.settings.keys().next();
+      if (oldest.done !== true) this.settings.delete(oldest.value);
+    }
+  }
+}
+
+function auctionsRepository(
+  collection: Collection<AuctionDocument>,
+  generations: Collection<GenerationDocument>,
+  { guard }: DatabaseAvailability,
+): AuctionsRepository {
+  const cache = new SettingsCache();
+  const projection = { enableViewerAnalytics: 1 };
+
+  /** Settings of auctions not remembered. FerretDB 1.x answers `$in` by scanning the collection: a few key lookups are faster. */
+  async function readSettings(ids: readonly ObjectId[]): Promise<Pick<AuctionDocument, '_id' | 'enableViewerAnalytics'>[]> {
+    if (ids.length <= 8) {
+      const found = await Promise.all(ids.map((_id) => guard(() => collection.findOne({ _id }, { projection }))));
+      return found.filter((auction) => auction !== null);
+    }
+    return guard(() => collection.find({ _id: { $in: [...ids] } }, { projection }).toArray());
+  }
+
+  async function bumpGeneration(): Promise<void> {
+    try {
+      await guard(() => generations.updateOne({ _id: GENERATION_ID }, { $inc: { value: 1 } }, { upsert: true }));
+    } catch (error) {
+      // Two first bumps at once: both upserted, one lost the insert. The document exists now.
+      if (!(error instanceof MongoServerError && error.code === DUPLICATE_KEY)) throw error;
+      await guard(() => generations.updateOne({ _id: GENERATION_ID }, { $inc: { value: 1 } }));
+    }
+  }
+
   return {
     async create({ title, ownerId }) {
       const now = new Date();
@@ -42,27 +115,32 @@ function auctionsRepository(collection: Collection<AuctionDocument>, { guard }: 
     },
 
     async analyticsSettings(ids) {
+      const generation = (await guard(() => generations.findOne({ _id: GENERATION_ID })))?.value ?? 0;
+      cache.at(generation);
       const settings = new Map<string, boolean>();
-      const projection = { enableViewerAnalytics: 1 };
-      const [only] = ids;
-      if (ids.length === 1 && only !== undefined) {
-        // The single-snapshot route: a key lookup. FerretDB 1.x answers `$in` by scanning the
-        // collection, ~10× slower than this.
-        const auction = await guard(() => collection.findOne({ _id: only }, { projection }));
-        if (auction !== null) settings.set(auction._id.toHexString(), auction.enableViewerAnalytics);
-        return settings;
+      const unknown: ObjectId[] = [];
+      for (const id of ids) {
+        const hexId = id.toHexString();
+        const enabled = cache.get(hexId);
+        if (enabled === undefined) unknown.push(id);
+        else settings.set(hexId, enabled);
       }
-      const found = await guard(() => collection.find({ _id: { $in: [...ids] } }, { projection }).toArray());
-      for (const auction of found) {
-        settings.set(auction._id.toHexString(), auction.enableViewerAnalytics);
+      if (unknown.length === 0) return settings;
+      for (const auction of await readSettings(unknown)) {
+        const hexId = auction._id.toHexString();
+        settings.set(hexId, auction.enableViewerAnalytics);
+        cache.set(generation, hexId, auction.enableViewerAnalytics);
       }
       return settings;
     },
 
-    setViewerAnalytics(id, enabled) {
-      return guard(() =>
+    async setViewerAnalytics(id, enabled) {
+      const updated = await guard(() =>
         collection.findOneAndUpdate({ _id: id }, { $set: { enableViewerAnalytics: enabled, updatedAt: new Date() } }, { returnDocument: 'after' }),
       );
+      // After the auction, before the reply: every ingest that starts later sees a new generation.
+      await bumpGeneration();
+      return updated;
     },
   };
 }
@@ -72,7 +150,14 @@ export default fp(
   async (fastify) => {
     const db = fastify.mongo.db;
     if (db === undefined) throw new Error('the mongodb plugin was registered without a database name');
-    fastify.decorate('auctions', auctionsRepository(db.collection<AuctionDocument>(AUCTIONS_COLLECTION), fastify.databaseAvailability));
+    fastify.decorate(
+      'auctions',
+      auctionsRepository(
+        db.collection<AuctionDocument>(AUCTIONS_COLLECTION),
+        db.collection<GenerationDocument>(SETTINGS_GENERATION_COLLECTION),
+        fastify.databaseAvailability,
+      ),
+    );
   },
   { name: 'auctions-repository', dependencies: ['mongodb', 'database-availability'] },
 );

@@ -1,5 +1,6 @@
 import { MongoBulkWriteError, MongoServerError, type Collection, type CreateIndexOptions, type IndexOptions, type IndexSpecification, type ObjectId } from 'mongodb';
 import fp from 'fastify-plugin';
+import { DUPLICATE_KEY } from '../../database-errors.js';
 import type { DatabaseAvailability } from './database-availability.js';
 import type { SeriesWindow } from '../../analytics/viewer-series.js';
 import { VIEWER_ANALYTICS_COLLECTION, type SnapshotDocument } from '@viewer-analytics/shared';
@@ -31,7 +32,6 @@ declare module 'fastify' {
   }
 }
 
-const DUPLICATE_KEY = 11000;
 const INDEX_OPTIONS_CONFLICT = 85;
 /** What a MongoDB-compatible server answers for an index option it lacks (FerretDB 1.x: 238). */
 const NOT_SUPPORTED = new Set([115 /* CommandNotSupported */, 238 /* NotImplemented */]);
