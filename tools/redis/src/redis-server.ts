@@ -59,7 +59,8 @@ async function startOnPort(options: RedisServerOptions, port: number): Promise<R
   const persistence = options.dataDir === undefined ? ['--appendonly', 'no'] : ['--dir', options.dataDir, '--appendonly', 'yes'];
   if (options.dataDir !== undefined) mkdirSync(options.dataDir, { recursive: true });
   const args = ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--supervised', 'no', '--daemonize', 'no', ...persistence];
-  const child = spawn('/bin/sh', ['-c', WATCHDOG_SCRIPT, options.binary, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // Its own process group: a terminal's Ctrl-C reaches only the parent, which stops it in order.
+  const child = spawn('/bin/sh', ['-c', WATCHDOG_SCRIPT, options.binary, ...args], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   const exited = exitCode(child);
   // The watchdog's pipe must not keep this process alive once redis-server is gone.
   child.once('exit', () => child.stdin.destroy());

@@ -124,7 +124,9 @@ export class LeaderDelivery implements DeliveryGate {
   readonly refresh = (): void => {
     if (this.exchanging !== undefined) return;
     this.exchanging = this.exchange()
-      .then(() => {
+      .then((exchanged) => {
+        // Only a real exchange proves Redis is back: with nothing to mark or read, none was tried.
+        if (!exchanged) return;
         if (this.failing) this.options.log('delivered windows exchanged with Redis again');
         this.failing = false;
       })
@@ -138,7 +140,8 @@ export class LeaderDelivery implements DeliveryGate {
       });
   };
 
-  private async exchange(): Promise<void> {
+  /** False when there was nothing to exchange (Redis was not asked). */
+  private async exchange(): Promise<boolean> {
     const { redis, outbox, keepMarksMs } = this.options;
     const toMark = this.isLeader ? this.deliveredSinceLastMark() : [];
     if (toMark.length > 0) {
@@ -149,7 +152,7 @@ export class LeaderDelivery implements DeliveryGate {
       this.windowsMarked += toMark.length;
     }
     // With nothing waiting there is nothing to drop or to send; the marks are read once there is.
-    if (outbox.size === 0) return;
+    if (outbox.size === 0) return toMark.length > 0;
     const read = await redis.zrangebyscore(this.key, outbox.windowStartOf(outbox.head), '+inf', 'LIMIT', 0, MAX_MARKS_READ);
     const before = this.newestMark;
     this.marked.clear();
@@ -160,6 +163,7 @@ export class LeaderDelivery implements DeliveryGate {
     }
     const trimmed = this.trim();
     if (trimmed > 0 || this.newestMark !== before || this.isLeader) this.options.onChange();
+    return true;
   }
 
   /** Windows this process closed and the backend answered for entirely, not yet marked by it. */

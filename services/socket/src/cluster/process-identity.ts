@@ -17,8 +17,13 @@ export function processIdOf(configured: string | undefined): string {
   return `${hostname()}:${String(process.pid)}`;
 }
 
-/** Takes the next epoch of `processId`: INCR is atomic, so two starts never get the same one. */
+// The next epoch, but never below the current second: a Redis restarted empty forgets the counter,
+// and a process starting then must still get an epoch greater than its predecessor's (which the
+// others remember, and whose messages they would otherwise prefer for seconds).
+const CLAIM = `local epoch = redis.call('incr', KEYS[1]) if epoch < tonumber(ARGV[1]) then epoch = tonumber(ARGV[1]) redis.call('set', KEYS[1], epoch) end return epoch`;
+
+/** Takes the next epoch of `processId`: the script is atomic, so two starts never get the same one. */
 export async function claimIdentity(redis: Redis, prefix: string, processId: string): Promise<ProcessIdentity> {
-  const epoch = await redis.incr(`${prefix}epoch:${processId}`);
+  const epoch = Number(await redis.eval(CLAIM, 1, `${prefix}epoch:${processId}`, Math.floor(Date.now() / 1000)));
   return { processId, epoch };
 }
