@@ -179,6 +179,12 @@ export async function startInProcess(config: SocketConfig): Promise<InProcessSer
   return Object.assign(server, { url: `ws://127.0.0.1:${server.port}` });
 }
 
+/** A part of a test stack, which exists once its beforeAll has run. */
+export function started<T>(value: T | undefined): T {
+  if (value === undefined) throw new Error('the stack starts in beforeAll');
+  return value;
+}
+
 export interface SocketStack {
   readonly database: TestDatabase;
   readonly backend: BackendProcess;
@@ -200,10 +206,6 @@ export function useSocketStack(testFile: string, overrides: NodeJS.ProcessEnv = 
     await backend?.stop();
     await database.close();
   });
-  const started = <T>(value: T | undefined): T => {
-    if (value === undefined) throw new Error('the stack starts in beforeAll');
-    return value;
-  };
   return {
     database,
     get backend() {

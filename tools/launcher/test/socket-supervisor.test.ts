@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type RedisInstance } from '@viewer-analytics/redisdb';
-import { configurationGaps, freePort, waitFor } from '@viewer-analytics/testkit';
+import { configurationGaps, freePort, isAlive, waitFor } from '@viewer-analytics/testkit';
 import { listensOn } from '../src/listening.js';
 import { slotEnv, slotOutboxFile, socketProcessCount } from '../src/socket-slots.js';
 import { ProcessSupervisor, type Backoff, type SupervisorOptions } from '../src/socket-supervisor.js';
@@ -31,15 +31,6 @@ if (lifeMs > 0) setTimeout(() => process.exit(4), lifeMs);
 else setInterval(() => undefined, 1 << 30);
 `;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 describe('the process supervisor', () => {
   let dir: string;
   let script: string;
@@ -55,7 +46,7 @@ describe('the process supervisor', () => {
   afterEach(async () => {
     await Promise.all(supervisors.splice(0).map((supervisor) => supervisor.stop()));
     // Whatever a failed test left: no process outlives the test.
-    const left = startedPids().filter(alive);
+    const left = startedPids().filter(isAlive);
     for (const pid of left) process.kill(pid, 'SIGKILL');
     expect(left).toEqual([]);
     logs = [];
@@ -98,7 +89,7 @@ describe('the process supervisor', () => {
     const supervisor = supervise(3, {}, { firstMs: 300, maxMs: 1_000, healthyAfterMs: 60_000 });
     await supervisor.start(10_000);
     const pids = [1, 2, 3].map((slot) => supervisor.pid(slot));
-    expect(pids.every((pid) => pid !== undefined && alive(pid))).toBe(true);
+    expect(pids.every((pid) => pid !== undefined && isAlive(pid))).toBe(true);
     expect(new Set(pids).size).toBe(3);
 
     const killed = pids[1]!;
@@ -119,12 +110,12 @@ describe('the process supervisor', () => {
     expect([supervisor.pid(1), supervisor.pid(3)]).toEqual([pids[0], pids[2]]);
 
     await supervisor.stop();
-    expect(startedPids().filter(alive)).toEqual([]);
+    expect(startedPids().filter(isAlive)).toEqual([]);
     // A stop is not a crash: nothing is logged or restarted after it.
     const logged = logs.length;
     await sleep(500);
     expect(logs.length).toBe(logged);
-    expect(startedPids().filter(alive)).toEqual([]);
+    expect(startedPids().filter(isAlive)).toEqual([]);
   });
 
   it('backs a crash loop off (doubling up to the cap), and a stop cancels the restart it was waiting for', async () => {
@@ -150,7 +141,7 @@ describe('the process supervisor', () => {
     const startsAtStop = supervisor.starts(1);
     await sleep(1_200);
     expect(supervisor.starts(1)).toBe(startsAtStop);
-    expect(startedPids().filter(alive)).toEqual([]);
+    expect(startedPids().filter(isAlive)).toEqual([]);
   });
 
   it('starts over from the first delay after a healthy run', async () => {
@@ -169,7 +160,7 @@ describe('the process supervisor', () => {
     await sleep(400);
     expect([supervisor.starts(1), supervisor.starts(2)]).toEqual([1, 1]);
     await supervisor.stop();
-    expect(startedPids().filter(alive)).toEqual([]);
+    expect(startedPids().filter(isAlive)).toEqual([]);
   });
 });
 
@@ -269,6 +260,8 @@ describe('three real socket servers under the supervisor', () => {
     expect(await hashes()).toEqual([1, 2, 3].map((slot) => `${prefix}counts:test-host:${String(slot)}`));
     await waitFor(async () => (await fetchFresh(`http://127.0.0.1:${String(port)}/metrics`)).includes('socket_cluster_peers_alive 2'), 10_000, 'a process to hear two peers');
 
+    const epochs = async (): Promise<number[]> => (await admin.mget([1, 2, 3].map((slot) => `${prefix}epoch:test-host:${String(slot)}`))).map(Number);
+    const epochsBefore = await epochs();
     const killed = pids[1]!;
     process.kill(killed, 'SIGKILL');
     await waitFor(
@@ -281,12 +274,15 @@ describe('three real socket servers under the supervisor', () => {
     );
     expect(logs.join('\n')).toMatch(new RegExp(`socket server 2 \\(pid ${String(killed)}\\) exited unexpectedly \\(signal SIGKILL\\)`));
     // Same id, next epoch: it replaced its predecessor instead of joining beside it.
-    expect(await admin.mget([1, 2, 3].map((slot) => `${prefix}epoch:test-host:${String(slot)}`))).toEqual(['1', '2', '1']);
+    const [first, second, third] = epochsBefore;
+    const after = await epochs();
+    expect([after[0], after[2]]).toEqual([first, third]);
+    expect(after[1]).toBeGreaterThan(second!);
     expect(await hashes()).toHaveLength(3);
 
     const all = [...pids, supervisor.pid(2)!];
     await supervisor.stop();
-    expect(all.filter(alive)).toEqual([]);
+    expect(all.filter(isAlive)).toEqual([]);
     // A graceful stop: each process left the cluster and took its hash along.
     expect(await hashes()).toEqual([]);
     expect(await fetchFresh(`http://127.0.0.1:${String(port)}/health`).then(() => 'answered', () => 'refused')).toBe('refused');

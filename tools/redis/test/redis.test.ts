@@ -5,23 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
-import { waitFor } from '@viewer-analytics/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { dockerEngineAnswers } from '@viewer-analytics/testkit';
+import { dockerEngineAnswers, isAlive, waitFor } from '@viewer-analytics/testkit';
 import { NoRedisError, startRedis, type RedisInstance } from '../src/index.js';
 
 const noDocker = !dockerEngineAnswers();
 /** The ladder's environment without REDIS_URL, so that it reaches the local redis-server. */
 const localEnv = { PATH: process.env['PATH'] };
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function refused(url: string): Promise<boolean> {
   const { hostname, port } = new URL(url);
@@ -61,7 +51,7 @@ describe.runIf(noDocker)('startRedis on a machine without Docker', () => {
     expect(await ping(redis.url)).toBe('PONG');
 
     await redis.stop();
-    expect(alive(redis.pid!)).toBe(false);
+    expect(isAlive(redis.pid!)).toBe(false);
     expect(await refused(redis.url)).toBe(true);
   });
 
@@ -116,7 +106,7 @@ describe.runIf(noDocker)('startRedis on a machine without Docker', () => {
       expect(await ping(url)).toBe('PONG');
 
       parent.kill('SIGKILL');
-      await waitFor(() => !alive(pid), 5_000, 'redis-server to end with its parent');
+      await waitFor(() => !isAlive(pid), 5_000, 'redis-server to end with its parent');
       expect(await refused(url)).toBe(true);
     } finally {
       parent.kill('SIGKILL');

@@ -27,3 +27,13 @@ export function dockerEngineAnswers(): boolean {
   // No docker CLI: testcontainers talks to the socket itself.
   return process.env['DOCKER_HOST'] !== undefined || existsSync('/var/run/docker.sock');
 }
+
+/** True while a process with this pid exists (signal 0 only checks). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stopChild } from './child-process.js';
 
-export { dockerEngineAnswers, exitCode, stopChild } from './child-process.js';
+export { dockerEngineAnswers, exitCode, isAlive, stopChild } from './child-process.js';
 export { configurationGaps } from './env-example.js';
 
 /** A TCP port free on loopback right now. */

@@ -1,68 +1,31 @@
-import { startRedis, type RedisInstance } from '@viewer-analytics/redisdb';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  BackendProcess,
-  freePort,
-  liveUrl,
-  SocketProcess,
-  stopSocketProcesses,
-  TestDatabase,
-  Viewer,
-  waitFor,
-  windowEnv,
-} from '../harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { freePort, liveUrl, type SocketProcess, Viewer, waitFor } from '../harness.js';
+import { clusterEnv, startOnSharedPort, useClusterStack } from './cluster-stack.js';
 
 const PREFIX = 'processes-test:';
-const ENV: NodeJS.ProcessEnv = { BROADCAST_INTERVAL_MS: '100', REDIS_KEY_PREFIX: PREFIX, LOG_LEVEL: 'info' };
+const ENV = clusterEnv(PREFIX);
 const IDS = ['slot-0', 'slot-1', 'slot-2'] as const;
 /** The bar: a killed process's viewers vanish from every other process's count within 10 s. */
 const DROP_BOUND_MS = 10_000;
 
 describe('three socket processes on one port count as one through Redis', () => {
-  const database = new TestDatabase(import.meta.filename);
-  let redis: RedisInstance;
-  let admin: Redis;
-  let backend: BackendProcess;
-  let port: number;
   const viewers: Viewer[] = [];
+  const stack = useClusterStack(import.meta.filename, ENV, async () => {
+    await Promise.all(viewers.splice(0).map((viewer) => viewer.close()));
+  });
+  const { database } = stack;
+  let port: number;
 
   beforeAll(async () => {
-    redis = await startRedis();
-    admin = new Redis(redis.url);
-    backend = new BackendProcess(await freePort(), database.name, windowEnv(ENV));
-    await backend.start();
     port = await freePort();
   });
-  afterEach(async () => {
-    await Promise.all(viewers.splice(0).map((viewer) => viewer.close()));
-    await stopSocketProcesses();
-  });
-  afterAll(async () => {
-    admin.disconnect();
-    await backend.stop();
-    await redis.stop();
-    await database.close();
-  });
 
-  /** Starts one process on the shared port; its health URL may be answered by another, so its log tells when it listens. */
-  async function socketProcess(processId: string): Promise<SocketProcess> {
-    const service = new SocketProcess(port, backend.url, { ...ENV, REDIS_URL: redis.url, SOCKET_PROCESS_ID: processId });
-    service.spawn();
-    await waitFor(
-      () => {
-        if (!service.running) throw new Error(`${processId} exited:\n${service.output.slice(-10).join('\n')}`);
-        return service.logs.some((line) => line.msg === 'socket server listening');
-      },
-      10_000,
-      `${processId} to listen`,
-    );
-    return service;
-  }
+  const socketProcess = (processId: string): Promise<SocketProcess> =>
+    startOnSharedPort(port, stack.backend.url, { ...ENV, REDIS_URL: stack.redis.url, SOCKET_PROCESS_ID: processId });
 
   /** A process's own viewers of the auction, as its hash in Redis holds them. */
   async function viewersOn(processId: string, auctionId: string): Promise<number> {
-    return Number((await admin.hget(`${PREFIX}counts:${processId}`, auctionId)) ?? 0);
+    return Number((await stack.admin.hget(`${PREFIX}counts:${processId}`, auctionId)) ?? 0);
   }
 
   async function open(auctionId: string, count: number): Promise<Viewer[]> {

@@ -4,11 +4,12 @@ import { findRedisServer, startRedisServer, type RedisInstance } from '@viewer-a
 import { Redis } from 'ioredis';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type {
+  SocketProcess} from '../harness.js';
 import {
   BackendProcess,
   freePort,
   liveUrl,
-  SocketProcess,
   stopSocketProcesses,
   TestDatabase,
   Viewer,
@@ -16,18 +17,13 @@ import {
   windowEnv,
   type SnapshotDocument,
 } from '../harness.js';
+import { clusterEnv, startOnSharedPort } from './cluster-stack.js';
 
 const PREFIX = 'redis-outage-test:';
 const SAMPLE_MS = 1_000;
 const SAMPLES = 3;
 const WINDOW_MS = SAMPLE_MS * SAMPLES;
-const ENV: NodeJS.ProcessEnv = {
-  BROADCAST_INTERVAL_MS: '100',
-  SAMPLE_INTERVAL_MS: String(SAMPLE_MS),
-  SAMPLES_PER_SNAPSHOT: String(SAMPLES),
-  REDIS_KEY_PREFIX: PREFIX,
-  LOG_LEVEL: 'info',
-};
+const ENV = clusterEnv(PREFIX, { sampleMs: SAMPLE_MS, samples: SAMPLES });
 const IDS = ['slot-0', 'slot-1', 'slot-2'] as const;
 type ProcessId = (typeof IDS)[number];
 type AuctionKey = 'a' | 'b';
@@ -105,20 +101,8 @@ describe('a Redis outage under three socket processes on one port', () => {
 
   const redisUrl = (): string => `redis://127.0.0.1:${String(redisPort)}`;
 
-  /** Starts one process on the shared port; its health URL may be answered by another, so its log tells when it listens. */
-  async function socketProcess(processId: ProcessId): Promise<SocketProcess> {
-    const service = new SocketProcess(port, backend.url, { ...ENV, REDIS_URL: redisUrl(), SOCKET_PROCESS_ID: processId });
-    service.spawn();
-    await waitFor(
-      () => {
-        if (!service.running) throw new Error(`${processId} exited:\n${service.output.slice(-10).join('\n')}`);
-        return service.logs.some((line) => line.msg === 'socket server listening');
-      },
-      15_000,
-      `${processId} to listen`,
-    );
-    return service;
-  }
+  const socketProcess = (processId: ProcessId): Promise<SocketProcess> =>
+    startOnSharedPort(port, backend.url, { ...ENV, REDIS_URL: redisUrl(), SOCKET_PROCESS_ID: processId });
 
   /** Each process's own viewers of the auction, as its hash in Redis holds them. */
   async function hashCounts(auctionId: string): Promise<Record<ProcessId, number>> {

@@ -1,20 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startRedis, type RedisInstance } from '@viewer-analytics/redisdb';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BackendProcess, freePort, liveUrl, SocketProcess, stopSocketProcesses, TestDatabase, Viewer, waitFor, windowEnv } from '../harness.js';
+import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { freePort, liveUrl, SocketProcess, Viewer, waitFor } from '../harness.js';
+import { clusterEnv, useClusterStack } from './cluster-stack.js';
 
 const PREFIX = 'snapshots-test:';
 const SAMPLE_MS = 2_000;
 const SAMPLES = 3;
 const WINDOW_MS = SAMPLE_MS * SAMPLES;
-const ENV: NodeJS.ProcessEnv = {
-  BROADCAST_INTERVAL_MS: '100',
-  SAMPLE_INTERVAL_MS: String(SAMPLE_MS),
-  SAMPLES_PER_SNAPSHOT: String(SAMPLES),
-  REDIS_KEY_PREFIX: PREFIX,
-  LOG_LEVEL: 'info',
-};
+const ENV = clusterEnv(PREFIX, { sampleMs: SAMPLE_MS, samples: SAMPLES });
 /** Changes are made this long after a sample mark, and must have reached every process before the next one. */
 const STEP_AFTER_MARK_MS = 400;
 const STEP_DEADLINE_MS = SAMPLE_MS - 300;
@@ -62,28 +56,11 @@ function expectedWindows(firstWindow: number): { timestamp: number; viewerCount:
 }
 
 describe('snapshots of three socket processes: one per auction and window, from the global count, through a leader failover', () => {
-  const database = new TestDatabase(import.meta.filename);
-  let redis: RedisInstance;
-  let admin: Redis;
-  let backend: BackendProcess;
   const viewers: Viewer[] = [];
-
-  beforeAll(async () => {
-    redis = await startRedis();
-    admin = new Redis(redis.url);
-    backend = new BackendProcess(await freePort(), database.name, windowEnv(ENV));
-    await backend.start();
-  });
-  afterEach(async () => {
+  const stack = useClusterStack(import.meta.filename, ENV, async () => {
     await Promise.all(viewers.splice(0).map((viewer) => viewer.close()));
-    await stopSocketProcesses();
   });
-  afterAll(async () => {
-    admin.disconnect();
-    await backend.stop();
-    await redis.stop();
-    await database.close();
-  });
+  const { database } = stack;
 
   it(
     'stores exactly the windows the scripted joins and leaves imply, each once, with the leader SIGKILLed mid-window',
@@ -92,11 +69,11 @@ describe('snapshots of three socket processes: one per auction and window, from 
       // Own ports (one cluster all the same): the script decides which process each viewer joins.
       const processes = new Map<string, SocketProcess>();
       for (const id of ['a', 'b', 'c']) {
-        const service = new SocketProcess(await freePort(), backend.url, { ...ENV, REDIS_URL: redis.url, SOCKET_PROCESS_ID: id });
+        const service = new SocketProcess(await freePort(), stack.backend.url, { ...ENV, REDIS_URL: stack.redis.url, SOCKET_PROCESS_ID: id });
         await service.start();
         processes.set(id, service);
       }
-      const leaderId = await waitForLeader(admin);
+      const leaderId = await waitForLeader(stack.admin);
       const [firstId, secondId] = [...processes.keys()].filter((id) => id !== leaderId);
       const roles: Record<Role, SocketProcess> = {
         leader: processes.get(leaderId)!,
