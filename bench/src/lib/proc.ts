@@ -112,3 +112,13 @@ export function childPidsNamed(comm: string): number[] {
   }
   return found;
 }
+
+/** Busy and total clock ticks of the whole machine since boot (/proc/stat, all CPUs together). */
+export function machineTicks(): { readonly busy: number; readonly total: number } {
+  const line = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0] ?? '';
+  // cpu  user nice system idle iowait irq softirq steal ...
+  const values = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = values.reduce((a, b) => a + b, 0);
+  const idle = (values[3] ?? 0) + (values[4] ?? 0);
+  return { busy: total - idle, total };
+}

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -26,16 +26,23 @@ export interface StartOptions {
   readonly name: string;
   /** A Node.js script: the service's own entry point (node <script>). */
   readonly script: string;
+  /** Node options before the script (e.g. --inspect=127.0.0.1:<port>). */
+  readonly execArgv?: readonly string[];
   readonly env: Record<string, string>;
   readonly port: number;
   /** Output goes to this file (under bench/results/, git-ignored). */
   readonly logFile: string;
   readonly readyTimeoutMs?: number;
+  /**
+   * Ready once the log file holds this line, instead of once /health answers: processes sharing a
+   * port (SO_REUSEPORT) cannot tell whose /health answered.
+   */
+  readonly readyLogLine?: string;
 }
 
 export async function startService(options: StartOptions): Promise<Service> {
   const log = openSync(options.logFile, 'a');
-  const child = spawn(process.execPath, [options.script], {
+  const child = spawn(process.execPath, [...(options.execArgv ?? []), options.script], {
     env: { PATH: process.env['PATH'] ?? '', ...options.env },
     stdio: ['ignore', log, log],
   });
@@ -52,10 +59,10 @@ export async function startService(options: StartOptions): Promise<Service> {
   const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${options.name} exited with ${child.exitCode} at start; see ${options.logFile}`);
-    if ((await httpStatus(`${origin}/health`)) === 200) break;
+    if (options.readyLogLine === undefined ? (await httpStatus(`${origin}/health`)) === 200 : logHas(options.logFile, options.readyLogLine)) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`${options.name} did not answer ${origin}/health in time; see ${options.logFile}`);
+      throw new Error(`${options.name} was not ready in time; see ${options.logFile}`);
     }
     await sleep(100);
   }
@@ -73,6 +80,14 @@ export async function startService(options: StartOptions): Promise<Service> {
       clearTimeout(timer);
     },
   };
+}
+
+function logHas(file: string, line: string): boolean {
+  try {
+    return readFileSync(file, 'utf8').includes(line);
+  } catch {
+    return false;
+  }
 }
 
 /** Status of a GET, or 0 when nothing answers. */
