@@ -8,7 +8,7 @@
  * the runs cannot tell those two apart, since every run writes the same pairs per second.
  */
 import type { SimResult } from '../scenarios/cluster-sim.js';
-import { headerLength, PAIR_LENGTH } from './count-message.js';
+import { headerLength, PAIR_LENGTH } from '@viewer-analytics/socket/hot-paths';
 
 export interface Projection {
   readonly processes: number;

@@ -7,25 +7,31 @@
 import { performance } from 'node:perf_hooks';
 import { Samples } from '../lib/stats.js';
 import { RespError, type RespArg, type RespClient } from '../lib/resp.js';
-import { CountMessageWriter, MessageKind, readHeader } from './count-message.js';
+import { AuctionSlots, CountMessageReader, CountMessageWriter, MessageKind } from '@viewer-analytics/socket/hot-paths';
 
-/** The auctions every simulated process shares: raw 12-byte ids and their 24-hex hash fields. */
+/** The auctions every simulated process shares: their slots (as the socket server holds them) and 24-hex hash fields. */
 export interface AuctionTable {
-  readonly rawIds: Buffer;
+  readonly slots: AuctionSlots;
+  /** The slot of each auction, by index. */
+  readonly slotOf: Int32Array;
   readonly hexIds: readonly string[];
 }
 
 export function auctionTable(count: number): AuctionTable {
-  const rawIds = Buffer.alloc(count * 12);
+  const slots = new AuctionSlots(count);
+  const slotOf = new Int32Array(count);
   const hexIds: string[] = [];
+  const raw = Buffer.alloc(12);
   for (let i = 0; i < count; i++) {
     // An ObjectId-like id: a fixed timestamp, then the index.
-    rawIds.writeUInt32BE(0x65a0_0000, i * 12);
-    rawIds.writeUInt32BE(0x00be_0c00, i * 12 + 4);
-    rawIds.writeUInt32BE(i, i * 12 + 8);
-    hexIds.push(rawIds.toString('hex', i * 12, i * 12 + 12));
+    raw.writeUInt32BE(0x65a0_0000, 0);
+    raw.writeUInt32BE(0x00be_0c00, 4);
+    raw.writeUInt32BE(i, 8);
+    const hexId = raw.toString('hex');
+    hexIds.push(hexId);
+    slotOf[i] = slots.acquire(hexId);
   }
-  return { rawIds, hexIds };
+  return { slots, slotOf, hexIds };
 }
 
 /** Counters of a worker's processes, shared so that the worker reports them once. */
@@ -92,7 +98,7 @@ export class SimProcess {
     this.counts = new Uint16Array(n);
     this.changed = new Int32Array(n);
     this.isChanged = new Uint8Array(n);
-    this.writer = new CountMessageWriter(processId, n);
+    this.writer = new CountMessageWriter(auctions.slots, processId);
     this.key = `${prefix}counts:${processId}`;
   }
 
@@ -122,7 +128,7 @@ export class SimProcess {
       const auction = this.changed[i] ?? 0;
       this.isChanged[auction] = 0;
       const count = this.counts[auction] ?? 0;
-      this.writer.add(this.auctions.rawIds, auction, count);
+      this.writer.add(this.auctions.slotOf[auction] ?? 0, count);
       if (count > 0) hset.push(this.auctions.hexIds[auction] ?? '', count);
       else hdel.push(this.auctions.hexIds[auction] ?? '');
     }
@@ -159,13 +165,13 @@ export class SimProcess {
 
 /** What a subscriber does with each message: counts it, and times those its worker sent. */
 export function hearer(own: ReadonlyMap<string, SimProcess>, counters: () => SimCounters): (payload: Buffer) => void {
+  const header = new CountMessageReader();
   return (payload) => {
     const at = performance.now();
     const c = counters();
     c.received++;
     c.receivedBytes += payload.length;
-    const header = readHeader(payload);
-    if (header === undefined) return;
+    if (!header.read(payload)) return;
     c.receivedPairs += header.pairCount;
     const sender = own.get(header.processId);
     if (sender !== undefined && sender.sentSequence === header.sequence) c.fanOutMs.push(at - sender.sentAt);

@@ -1,9 +1,11 @@
 // What the benchmarks drive without a server around it: the sampling, broadcast and flush paths
-// (bench/src/sampling.ts proves them allocation-free) and the flush against a real backend.
+// (bench/src/sampling.ts proves them allocation-free), the flush against a real backend, and the
+// cluster's count message (bench/src/cluster simulates many processes writing it).
 export { AuctionSlots } from './auctions/auction-slots.js';
 export { LocalViewerCounts } from './auctions/viewer-counts.js';
 export { BackendClient } from './backend/backend-client.js';
 export { CountMessageEncoder } from './broadcast/count-message.js';
+export { CountMessageReader, CountMessageWriter, headerLength, MessageKind, PAIR_LENGTH } from './cluster/count-message.js';
 export { encodeBatch, MAX_BATCH_BYTES } from './delivery/batch-encoder.js';
 export { Flusher } from './delivery/flusher.js';
 export { encodeFrame, frameBytes } from './delivery/outbox-journal.js';
