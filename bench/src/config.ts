@@ -26,6 +26,8 @@ export interface BenchConfig {
   /** Auctions reserved for latency probes (nobody else joins them), and their observers. */
   readonly probeAuctions: number;
   readonly probeObservers: number;
+  /** How long joins are probed on quiet auctions after the churn. */
+  readonly quietProbeMs: number;
 
   readonly ingestAuctions: number;
   readonly ingestSingleMs: number;
@@ -77,6 +79,7 @@ export function loadBenchConfig(args: readonly string[], env: NodeJS.ProcessEnv)
     observersPerAuction: 2,
     probeAuctions: short ? 10 : 20,
     probeObservers: 5,
+    quietProbeMs: short ? 5_000 : 15_000,
 
     ingestAuctions: 1_000,
     ingestSingleMs: short ? 8_000 : 30_000,

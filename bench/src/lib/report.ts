@@ -100,6 +100,9 @@ function socketTable(results: readonly SocketResult[]): string[] {
     { metric: '(3) join → other viewers see the count, p99', better: 'lower', value: (r) => r.latency.observerMs.p99, show: (r) => ms(r.latency.observerMs.p99) },
     { metric: '(3) join → all other viewers saw it, p99', better: 'lower', value: (r) => r.latency.allSeenMs.p99, show: (r) => ms(r.latency.allSeenMs.p99) },
     { metric: '(3) probes (timeouts)', better: '', value: (r) => r.latency.probes, show: (r) => `${int(r.latency.probes)} (${r.latency.timeouts})` },
+    { metric: '(3q) join on a quiet auction → other viewers, p50', better: 'lower', value: (r) => r.quietLatency.observerMs.p50, show: (r) => ms(r.quietLatency.observerMs.p50) },
+    { metric: '(3q) join on a quiet auction → other viewers, p99', better: 'lower', value: (r) => r.quietLatency.observerMs.p99, show: (r) => ms(r.quietLatency.observerMs.p99) },
+    { metric: '(3q) quiet probes (timeouts)', better: '', value: (r) => r.quietLatency.probes, show: (r) => `${int(r.quietLatency.probes)} (${r.quietLatency.timeouts})` },
   ];
   return table(
     results.map((r) => ({ label: r.label, result: r })),

@@ -47,6 +47,11 @@ export interface ProbeCommand {
   readonly durationMs: number;
   /** Give up on one probe after this long (counted as a timeout). */
   readonly probeTimeoutMs: number;
+  /**
+   * Wait at least this long after the auction's previous change was seen before each join: the
+   * join lands on an auction quiet for a broadcast interval. Absent: a random phase of 50–250 ms.
+   */
+  readonly quietMs?: number;
 }
 
 /** Closed-loop HTTP ingest load against the backend (ours or the Express peer). */

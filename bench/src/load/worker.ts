@@ -216,7 +216,7 @@ interface ProbeState {
 }
 
 async function probe(command: ProbeCommand): Promise<ProbeResult> {
-  const { target, auctions, observers: perAuction, durationMs, probeTimeoutMs } = command;
+  const { target, auctions, observers: perAuction, durationMs, probeTimeoutMs, quietMs } = command;
   const states = new Map<string, ProbeState>();
   const see = (viewer: RawViewer, count: number): void => {
     const state = states.get(viewer.auctionId);
@@ -280,8 +280,8 @@ async function probe(command: ProbeCommand): Promise<ProbeResult> {
   const joinerListener: ViewerListener = {};
   const loop = async (state: ProbeState): Promise<void> => {
     while (performance.now() < deadline) {
-      // A random phase against the servers' 200 ms broadcast ticks.
-      await sleep(50 + Math.random() * 200);
+      // A random phase against the servers' 200 ms broadcast ticks, or a quiet auction.
+      await sleep(quietMs === undefined ? 50 + Math.random() * 200 : quietMs + Math.random() * 100);
       if (performance.now() >= deadline) break;
       const seen = expect(state, perAuction + 1);
       const t0 = performance.now();

@@ -9,6 +9,7 @@ import { CpuMeter, sampleProcess, type CpuWindow } from '../lib/proc.js';
 import type { Service } from '../lib/processes.js';
 import { formatInt } from '../lib/progress.js';
 import { distribution, mergeCounts, sum, type Distribution } from '../lib/stats.js';
+import type { ProbeResult } from '../load/messages.js';
 import { split } from '../load/pool.js';
 import {
   rotate,
@@ -86,7 +87,12 @@ export interface SocketResult {
   readonly idle: IdleResult;
   readonly churn: ChurnResult;
   readonly latency: LatencyResult;
+  /** The same probes after the churn, each on an auction with no change in the previous interval. */
+  readonly quietLatency: LatencyResult;
 }
+
+/** Longer than a broadcast interval (200 ms) after the leave's update was seen: the next join finds the auction quiet. */
+const QUIET_MS = 300;
 
 function cpuUse(window: CpuWindow & { peakCores: number }): CpuUse {
   return { cpuSeconds: window.cpuSeconds, cores: window.cores, peakCores: window.peakCores };
@@ -114,7 +120,8 @@ export async function runSocketSuite(ctx: Context, server: SocketServerName): Pr
     await warmUp(ctx, server, target);
     const idle = await idleViewers(ctx, server, target, service);
     const { churn, latency } = await churnWithLatency(ctx, server, target, service);
-    return { server, label, conformance, idle, churn, latency };
+    const quietLatency = await quietProbes(ctx, server, target);
+    return { server, label, conformance, idle, churn, latency, quietLatency };
   } finally {
     await service.stop();
     await backend?.stop();
@@ -261,17 +268,40 @@ async function churnWithLatency(
     observerFrames: framesAfter - framesBefore,
     serverBound: serverWindow.cores >= 0.85,
   };
-  const latency: LatencyResult = {
-    probes: probes.probes,
-    timeouts: probes.timeouts,
-    setupFailures: probes.setupFailures,
-    observerMs: distribution(probes.observerMs),
-    allSeenMs: distribution(probes.allSeenMs),
-  };
+  const latency = latencyOf(probes);
   progress.step(
     `socket/${server}: ${formatInt(churn.joinsPerSecond)} joins/s, server ${(churn.serverCpu.cores * 100).toFixed(0)} % of a core, ` +
       `generators ${(churn.generatorCpu.cores * 100).toFixed(0)} %; join→others p50 ${latency.observerMs.p50.toFixed(1)} ms, ` +
       `p99 ${latency.observerMs.p99.toFixed(1)} ms (${latency.probes} probes)`,
   );
   return { churn, latency };
+}
+
+function latencyOf(probes: ProbeResult): LatencyResult {
+  return {
+    probes: probes.probes,
+    timeouts: probes.timeouts,
+    setupFailures: probes.setupFailures,
+    observerMs: distribution(probes.observerMs),
+    allSeenMs: distribution(probes.allSeenMs),
+  };
+}
+
+/** Joins on auctions with no change in the previous interval, nothing else running: what leading-edge coalescing is for. */
+async function quietProbes(ctx: Context, server: SocketServerName, target: Target): Promise<LatencyResult> {
+  const { config, probeWorker, progress } = ctx;
+  const latency = latencyOf(
+    await probeWorker.probe({
+      target,
+      auctions: ctx.probeAuctions,
+      observers: config.probeObservers,
+      durationMs: config.quietProbeMs,
+      probeTimeoutMs: 5_000,
+      quietMs: QUIET_MS,
+    }),
+  );
+  progress.step(
+    `socket/${server}: join on a quiet auction → others p50 ${latency.observerMs.p50.toFixed(1)} ms, p99 ${latency.observerMs.p99.toFixed(1)} ms (${latency.probes} probes)`,
+  );
+  return latency;
 }
