@@ -6,7 +6,7 @@
  * bench/results/cluster-<timestamp>.json (+ .md) and prints the Markdown tables. See
  * bench/README.md ("Cluster benchmark") and src/cluster/config.ts for the options.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '@viewer-analytics/devdb';
@@ -15,6 +15,7 @@ import { clusterMarkdown, modelOf, type ClusterBenchResults } from './cluster/re
 import { cleanUpAll, onCleanup } from './lib/cleanup.js';
 import { killAllServices } from './lib/processes.js';
 import { Progress } from './lib/progress.js';
+import { runToExit, writeResults } from './lib/results.js';
 import { startLocalRedis, stopAllRedis } from './lib/redis-server.js';
 import { runClusterProcesses, type ClusterProcessesResult } from './scenarios/cluster-processes.js';
 import { runSimulation, type SimResult } from './scenarios/cluster-sim.js';
@@ -89,20 +90,7 @@ async function main(): Promise<void> {
     simulation,
     model: modelOf(simulation),
   };
-  const markdown = clusterMarkdown(results);
-  const jsonFile = join(resultsDir, `${stamp}.json`);
-  writeFileSync(jsonFile, `${JSON.stringify(results, (_key, value: unknown) => (value instanceof Float64Array ? undefined : value), 2)}\n`);
-  writeFileSync(join(resultsDir, `${stamp}.md`), `${markdown}\n`);
-  process.stdout.write(`\n${markdown}\n\n`);
-  progress.step(`results: ${jsonFile}`);
+  writeResults(resultsDir, stamp, results, clusterMarkdown(results), progress);
 }
 
-try {
-  await main();
-  await cleanUp();
-  process.exit(0);
-} catch (error) {
-  process.stderr.write(`bench:cluster failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  await cleanUp();
-  process.exit(1);
-}
+await runToExit('bench:cluster', main, cleanUp);

@@ -18,6 +18,7 @@ import { MongoClient, newAuctionIds, seedAuctions } from './lib/database.js';
 import { childPidsNamed } from './lib/proc.js';
 import { killAllServices } from './lib/processes.js';
 import { Progress } from './lib/progress.js';
+import { runToExit, writeResults } from './lib/results.js';
 import { markdownReport, type BenchResults } from './lib/report.js';
 import { LoadWorker } from './load/pool.js';
 import type { Context } from './scenarios/context.js';
@@ -158,20 +159,7 @@ async function main(): Promise<void> {
     flush,
     notes,
   };
-  const markdown = markdownReport(results);
-  const jsonFile = join(resultsDir, `${stamp}.json`);
-  writeFileSync(jsonFile, `${JSON.stringify(results, (_key, value: unknown) => (value instanceof Float64Array ? undefined : value), 2)}\n`);
-  writeFileSync(join(resultsDir, `${stamp}.md`), `${markdown}\n`);
-  process.stdout.write(`\n${markdown}\n\n`);
-  progress.step(`results: ${jsonFile}`);
+  writeResults(resultsDir, stamp, results, markdownReport(results), progress);
 }
 
-try {
-  await main();
-  await cleanUp();
-  process.exit(0);
-} catch (error) {
-  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  await cleanUp();
-  process.exit(1);
-}
+await runToExit('bench', main, cleanUp);
