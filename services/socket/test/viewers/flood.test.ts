@@ -106,6 +106,7 @@ describe('a flood of made-up auctions and junk frames', () => {
       for (const viewer of everyViewer) void viewer.closed.then(() => realRefusals++);
 
       const floodCodes = new Map<string, number>();
+      const rejectedBefore = { ...stack.server.metrics.rejected };
       const junkCloses = new Map<string, number>();
       const settled: Promise<void>[] = [];
       let attempts = 0;
@@ -189,12 +190,22 @@ describe('a flood of made-up auctions and junk frames', () => {
       expect(counts).toEqual(new Set([VIEWERS_PER_AUCTION]));
       expect(attempts).toBe(Math.round((ATTEMPTS_PER_MINUTE * FLOOD_MS) / 60_000));
       expect(junkFrames).toBeGreaterThanOrEqual((JUNK_FRAMES_PER_SECOND * FLOOD_MS * 0.9) / 1_000);
-      // Every made-up auction was refused with a close frame: unknown, malformed or retry later.
+      // Every made-up auction was refused by the server with a reason: unknown, malformed or retry later.
+      const refusedByServer = Object.entries(stack.server.metrics.rejected).reduce(
+        (sum, [reason, count]) => sum + count - rejectedBefore[reason as keyof typeof rejectedBefore],
+        0,
+      );
+      expect(refusedByServer).toBe(attempts);
+      // And its client read the close frame. A refusal closes the TCP connection at once, so the
+      // client's own close frame may meet a closed socket: on a loaded loopback the RST now and then
+      // reaches the client before it has read the server's close frame (1006). Rare, never silent.
       const refusedProperly = [CloseCode.unknownAuction, CloseCode.malformedAuctionId, CloseCode.tryAgainLater].reduce(
         (sum, code) => sum + (floodCodes.get(String(code)) ?? 0),
         0,
       );
-      expect(refusedProperly).toBe(attempts);
+      const abrupt = floodCodes.get('error') ?? 0;
+      expect(refusedProperly + abrupt).toBe(attempts);
+      expect(abrupt).toBeLessThanOrEqual(attempts / 1_000);
       expect([...junkCloses.keys()].every((code) => [String(CloseCode.policyViolation), String(CloseCode.messageTooBig)].includes(code))).toBe(true);
 
       await Promise.all(everyViewer.map((viewer) => viewer.close()));
