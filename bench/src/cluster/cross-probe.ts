@@ -14,6 +14,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ObserverGroup, observerListener } from '../load/observer-group.js';
 import { RawViewer, type Target, type ViewerListener } from '../load/raw-viewer.js';
 import { asText, type RespClient } from '../lib/resp.js';
 import { Samples } from '../lib/stats.js';
@@ -46,51 +47,9 @@ export interface CrossProbeResult {
   readonly observersPerProcess: readonly number[];
 }
 
-class ProbeAuction {
-  readonly observers: RawViewer[] = [];
+class ProbeAuction extends ObserverGroup {
   /** Process index of each observer. */
   readonly processOf: number[] = [];
-  expected = -1;
-  remaining = 0;
-  seenAt = new Float64Array(0);
-  wake: (() => void) | undefined;
-
-  constructor(readonly auctionId: string) {}
-
-  see(viewer: RawViewer, count: number): void {
-    if (count !== this.expected || this.seenAt[viewer.tag] !== 0) return;
-    this.seenAt[viewer.tag] = performance.now();
-    if (--this.remaining === 0) this.wake?.();
-  }
-
-  /** Resolves true once every observer read `expected`, false after `timeoutMs`. */
-  expect(expected: number, timeoutMs: number): Promise<boolean> {
-    this.expected = expected;
-    this.seenAt = new Float64Array(this.observers.length);
-    this.remaining = this.observers.length;
-    const now = performance.now();
-    for (const observer of this.observers) {
-      if (observer.count === expected) {
-        this.seenAt[observer.tag] = now;
-        this.remaining--;
-      }
-    }
-    return new Promise((resolve) => {
-      if (this.remaining === 0) {
-        resolve(true);
-        return;
-      }
-      const timer = setTimeout(() => {
-        this.wake = undefined;
-        resolve(false);
-      }, timeoutMs);
-      this.wake = () => {
-        clearTimeout(timer);
-        this.wake = undefined;
-        resolve(true);
-      };
-    });
-  }
 }
 
 export class CrossProcessProbe {
@@ -101,15 +60,7 @@ export class CrossProcessProbe {
   constructor(private readonly options: CrossProbeOptions) {
     this.probeAuctions = options.auctions.map((id) => new ProbeAuction(id));
     for (const auction of this.probeAuctions) this.byAuction.set(auction.auctionId, auction);
-    const see = (viewer: RawViewer, count: number): void => {
-      this.byAuction.get(viewer.auctionId)?.see(viewer, count);
-    };
-    this.listener = {
-      joined: (viewer) => {
-        see(viewer, viewer.count);
-      },
-      update: see,
-    };
+    this.listener = observerListener(this.byAuction);
   }
 
   /** Each process's own viewers of `auctionId`, from its hash. */

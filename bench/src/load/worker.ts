@@ -25,6 +25,7 @@ import type {
   Request,
   TrafficResult,
 } from './messages.js';
+import { ObserverGroup, observerListener } from './observer-group.js';
 import { RawViewer, type ViewerListener } from './raw-viewer.js';
 
 const sourceAddresses = (process.env['BENCH_SOURCE_ADDRESSES'] ?? '127.0.0.2').split(',');
@@ -206,65 +207,18 @@ function churn(command: ChurnCommand): Promise<ChurnResult> {
   });
 }
 
-interface ProbeState {
-  readonly auctionId: string;
-  readonly observers: RawViewer[];
-  expected: number;
-  remaining: number;
-  readonly seenAt: Float64Array;
-  wake: (() => void) | undefined;
-}
-
 async function probe(command: ProbeCommand): Promise<ProbeResult> {
   const { target, auctions, observers: perAuction, durationMs, probeTimeoutMs, quietMs } = command;
-  const states = new Map<string, ProbeState>();
-  const see = (viewer: RawViewer, count: number): void => {
-    const state = states.get(viewer.auctionId);
-    if (state === undefined || count !== state.expected || state.seenAt[viewer.tag] !== 0) return;
-    state.seenAt[viewer.tag] = performance.now();
-    if (--state.remaining === 0) state.wake?.();
-  };
-  const observerListener: ViewerListener = {
-    joined: (viewer) => {
-      see(viewer, viewer.count);
-    },
-    update: see,
-  };
-  /** Resolves true once every observer read `expected`, false on timeout. */
-  const expect = (state: ProbeState, expected: number): Promise<boolean> => {
-    state.expected = expected;
-    state.seenAt.fill(0);
-    state.remaining = state.observers.length;
-    const now = performance.now();
-    for (const observer of state.observers) {
-      if (observer.count === expected) {
-        state.seenAt[observer.tag] = now;
-        state.remaining--;
-      }
-    }
-    return new Promise((resolve) => {
-      if (state.remaining === 0) {
-        resolve(true);
-        return;
-      }
-      const timer = setTimeout(() => {
-        state.wake = undefined;
-        resolve(false);
-      }, probeTimeoutMs);
-      state.wake = () => {
-        clearTimeout(timer);
-        state.wake = undefined;
-        resolve(true);
-      };
-    });
-  };
+  const states = new Map<string, ObserverGroup>();
+  const listener = observerListener(states);
+  const expect = (state: ObserverGroup, expected: number): Promise<boolean> => state.expect(expected, probeTimeoutMs);
 
   // Observers join one at a time so that the count each reads settles at `perAuction`.
   for (const auctionId of auctions) {
-    const state: ProbeState = { auctionId, observers: [], expected: -1, remaining: 0, seenAt: new Float64Array(perAuction), wake: undefined };
+    const state = new ObserverGroup(auctionId);
     states.set(auctionId, state);
     for (let i = 0; i < perAuction; i++) {
-      const observer = new RawViewer(target, auctionId, sourceAddress(), observerListener, true);
+      const observer = new RawViewer(target, auctionId, sourceAddress(), listener, true);
       observer.tag = i;
       state.observers.push(observer);
     }
@@ -278,7 +232,7 @@ async function probe(command: ProbeCommand): Promise<ProbeResult> {
   let timeouts = 0;
   const deadline = performance.now() + durationMs;
   const joinerListener: ViewerListener = {};
-  const loop = async (state: ProbeState): Promise<void> => {
+  const loop = async (state: ObserverGroup): Promise<void> => {
     while (performance.now() < deadline) {
       // A random phase against the servers' 200 ms broadcast ticks, or a quiet auction.
       await sleep(quietMs === undefined ? 50 + Math.random() * 200 : quietMs + Math.random() * 100);
