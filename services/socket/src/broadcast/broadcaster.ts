@@ -29,6 +29,9 @@ export class Broadcaster {
   /** Changed slots whose interval had not passed yet: looked at again on the next ticks. */
   private waiting: ChangedSlots;
   private stillWaiting: ChangedSlots;
+  /** Slots nudged since the last leading publish, and the one pending publish of them. */
+  private readonly leading: ChangedSlots;
+  private leadingDue: NodeJS.Immediate | undefined;
   private now = 0;
   private timer: NodeJS.Timeout | undefined;
   private afterPublishing: () => void = () => undefined;
@@ -45,6 +48,7 @@ export class Broadcaster {
     this.lastPublishedAt = new Float64Array(slots.capacity).fill(-Infinity);
     this.waiting = new ChangedSlots(slots.capacity);
     this.stillWaiting = new ChangedSlots(slots.capacity);
+    this.leading = new ChangedSlots(slots.capacity);
   }
 
   /** Ticks on a timer of its own; with Redis, the cluster's shared marks call `tick` instead. */
@@ -55,6 +59,8 @@ export class Broadcaster {
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+    clearImmediate(this.leadingDue);
+    this.leadingDue = undefined;
   }
 
   /** A slot taken by a new auction: its topic has heard nothing yet. */
@@ -75,14 +81,14 @@ export class Broadcaster {
 
   /**
    * The leading edge: the slot's count changed (a join); if its topic heard nothing for a whole
-   * interval, it hears the new count now instead of on a later tick.
+   * interval, it hears the new count as soon as the handler that joined returns, instead of on a
+   * later tick. Not from inside it: uWS calls `open` within the upgrade, and a publish there would
+   * write to other sockets while it holds the upgrading one corked.
    */
   nudge(slot: number): void {
-    const now = performance.now();
-    if (now - this.lastPublishedAt[slot]! < this.intervalMs) return;
-    this.now = now;
-    this.encoder.setTime(Date.now());
-    this.publishIfDue(slot);
+    if (performance.now() - this.lastPublishedAt[slot]! < this.intervalMs) return;
+    this.leading.add(slot);
+    this.leadingDue ??= setImmediate(this.publishLeading);
   }
 
   /**
@@ -102,6 +108,14 @@ export class Broadcaster {
     this.stillWaiting = waiting;
     waiting.drain(this.publishIfDue);
     this.counts.forEachChanged(this.publishIfDue);
+    this.afterPublishing();
+  };
+
+  private readonly publishLeading = (): void => {
+    this.leadingDue = undefined;
+    this.now = performance.now();
+    this.encoder.setTime(Date.now());
+    this.leading.drain(this.publishIfDue);
     this.afterPublishing();
   };
 

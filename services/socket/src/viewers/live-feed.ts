@@ -207,7 +207,8 @@ export class LiveFeed {
     // Alone on its topic (topics are per process), the newcomer is everyone who needs to know: no broadcast for it.
     if (local === 1) broadcaster.told(slot, count);
     else broadcaster.nudge(slot);
-    // Subscribed once its topic has heard this count, which the older viewers need and it does not.
+    // Subscribed once its topic has heard this count, which the older viewers need and it does not
+    // (at once when it is alone on it, else after the leading publish or a tick).
     if (broadcaster.isCurrent(slot)) ws.subscribe(slots.topicOf(slot));
     else this.newcomers.push(ws);
   };
