@@ -1,7 +1,7 @@
 /** What one bench run does: `--short` (or BENCH_MODE=short) stays under five minutes on 2 cores. */
 export type Mode = 'short' | 'full';
 export type SocketServerName = 'ours' | 'ws' | 'socketio';
-export type Suite = 'conformance' | 'socket' | 'ingest' | 'flush';
+export type Suite = 'conformance' | 'socket' | 'ingest' | 'flush' | 'soak';
 
 export interface BenchConfig {
   readonly mode: Mode;
@@ -44,9 +44,21 @@ export interface BenchConfig {
   readonly flushSamplesPerSnapshot: number;
   /** Windows measured by driving the socket server's sampler/outbox/flusher modules directly. */
   readonly flushModuleWindows: number;
+
+  /** The soak: our socket server + backend under idleViewers open viewers, a paced churn and real flushes. */
+  readonly soakMs: number;
+  /** Memory, heap and event-loop lag are read this often. */
+  readonly soakSampleEveryMs: number;
+  /** The first part of the soak, left out of the verdict (JIT, caches, heap growing to its working size). */
+  readonly soakWarmupMs: number;
+  /** Joins (each followed by its leave) started per second, whatever the server's pace. */
+  readonly soakChurnPerSecond: number;
+  /** Short windows for both services, so that many windows are flushed and stored during the soak. */
+  readonly soakSampleIntervalMs: number;
+  readonly soakSamplesPerSnapshot: number;
 }
 
-const ALL_SUITES: readonly Suite[] = ['conformance', 'socket', 'ingest', 'flush'];
+const ALL_SUITES: readonly Suite[] = ['conformance', 'socket', 'ingest', 'flush', 'soak'];
 const ALL_SERVERS: readonly SocketServerName[] = ['ours', 'ws', 'socketio'];
 
 function listOption<T extends string>(args: readonly string[], name: string, env: string | undefined, allowed: readonly T[]): T[] {
@@ -94,5 +106,12 @@ export function loadBenchConfig(args: readonly string[], env: NodeJS.ProcessEnv)
     flushSampleIntervalMs: 1_000,
     flushSamplesPerSnapshot: 10,
     flushModuleWindows: short ? 2 : 3,
+
+    soakMs: short ? 60_000 : 600_000,
+    soakSampleEveryMs: short ? 5_000 : 10_000,
+    soakWarmupMs: short ? 30_000 : 60_000,
+    soakChurnPerSecond: Number(env['BENCH_SOAK_CHURN'] ?? 200),
+    soakSampleIntervalMs: 1_000,
+    soakSamplesPerSnapshot: 10,
   };
 }

@@ -3,9 +3,9 @@
  * and backend beside reference peers, same load generator, same run. Writes
  * bench/results/<timestamp>.json (+ .md) and prints the Markdown tables. See bench/README.md.
  *
- * Options: --short | BENCH_MODE=short; --only=conformance,socket,ingest,flush | BENCH_ONLY;
+ * Options: --short | BENCH_MODE=short; --only=conformance,socket,ingest,flush,soak | BENCH_ONLY;
  * --servers=ours,ws,socketio | BENCH_SERVERS; BENCH_WORKERS (load processes, default 2);
- * BENCH_IDLE_VIEWERS (default 19,000).
+ * BENCH_IDLE_VIEWERS (default 19,000); BENCH_SOAK_CHURN (the soak's joins per second, default 200).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -25,6 +25,7 @@ import type { Context } from './scenarios/context.js';
 import { runFlushSuite, type FlushResult } from './scenarios/flush.js';
 import { runIngestSuite, type IngestResult } from './scenarios/ingest.js';
 import { runSocketSuite, type SocketResult } from './scenarios/socket.js';
+import { runSoakSuite, soakSvg, type SoakResult } from './scenarios/soak.js';
 
 const config = loadBenchConfig(process.argv.slice(2), process.env);
 const progress = new Progress();
@@ -119,6 +120,8 @@ async function main(): Promise<void> {
   }
   if (config.suites.has('ingest')) ingest = await runIngestSuite(ctx, newAuctionIds(config.ingestAuctions));
   if (config.suites.has('flush')) flush = await runFlushSuite(ctx, newAuctionIds(config.flushAuctions));
+  let soak: SoakResult | undefined;
+  if (config.suites.has('soak')) soak = await runSoakSuite(ctx, newAuctionIds(config.liveAuctions));
 
   const notes: string[] = [];
   for (const r of socket) {
@@ -157,8 +160,14 @@ async function main(): Promise<void> {
     socket,
     ingest,
     flush,
+    soak,
     notes,
   };
+  if (soak !== undefined) {
+    const plot = join(resultsDir, `${stamp}-soak.svg`);
+    writeFileSync(plot, soakSvg(soak, results.startedAt));
+    progress.step(`soak plot: ${plot}`);
+  }
   writeResults(resultsDir, stamp, results, markdownReport(results), progress);
 }
 

@@ -1,5 +1,6 @@
 import type { FlushResult } from '../scenarios/flush.js';
 import type { IngestMode, IngestResult, IngestRun } from '../scenarios/ingest.js';
+import { soakMarkdown, type SoakResult } from '../scenarios/soak.js';
 import type { SocketResult } from '../scenarios/socket.js';
 
 export interface BenchResults {
@@ -21,6 +22,7 @@ export interface BenchResults {
   readonly socket: readonly SocketResult[];
   readonly ingest: IngestResult | undefined;
   readonly flush: FlushResult | undefined;
+  readonly soak: SoakResult | undefined;
   readonly notes: readonly string[];
 }
 
@@ -200,6 +202,7 @@ export function markdownReport(results: BenchResults): string {
         `findOne({_id: id}) ${ms(d.findOneMs)}.`,
     );
   }
+  if (results.soak !== undefined) out.push('', ...soakMarkdown(results.soak));
   if (results.notes.length > 0) out.push('', ...results.notes.map((note) => `- ${note}`));
   return out.join('\n');
 }
