@@ -20,6 +20,7 @@ import { killAllServices } from './lib/processes.js';
 import { Progress } from './lib/progress.js';
 import { runToExit, writeResults } from './lib/results.js';
 import { markdownReport, type BenchResults } from './lib/report.js';
+import { buildLoadgen } from './load/go-loadgen.js';
 import { LoadWorker } from './load/pool.js';
 import type { Context } from './scenarios/context.js';
 import { runFlushSuite, type FlushResult } from './scenarios/flush.js';
@@ -73,6 +74,10 @@ async function main(): Promise<void> {
     `bench, ${config.mode} mode: suites ${[...config.suites].join(', ')}; socket servers ${config.servers.join(', ')}; ` +
       `${config.workers} load processes + 1 probe process; logs in ${runDir}`,
   );
+  if (config.suites.has('socket')) {
+    progress.step('building the churn generator (bench/loadgen, Go)');
+    buildLoadgen();
+  }
   database = await startDatabase({
     log: (message) => {
       progress.step(`database: ${message}`);

@@ -3,12 +3,15 @@
  * and join-to-update latency of the other viewers during that churn. One fresh server process
  * per server under test; the same load workers drive all of them.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SocketServerName } from '../config.js';
 import { CpuMeter, sampleProcess, type CpuWindow } from '../lib/proc.js';
 import type { Service } from '../lib/processes.js';
 import { formatInt } from '../lib/progress.js';
 import { distribution, mergeCounts, sum, type Distribution } from '../lib/stats.js';
+import { GoChurn } from '../load/go-loadgen.js';
 import type { ProbeResult } from '../load/messages.js';
 import { split } from '../load/pool.js';
 import {
@@ -216,24 +219,36 @@ async function churnWithLatency(
   service: Service,
 ): Promise<{ churn: ChurnResult; latency: LatencyResult }> {
   const { config, workers, probeWorker, progress } = ctx;
-  // The "others": observers on every live auction, who hear each join and leave.
-  const slices = split(ctx.liveAuctions, workers.length);
-  const observers = await Promise.all(
-    workers.map((worker, w) => {
-      const auctions = slices[w] ?? [];
-      return worker.hold({ target, auctions, count: auctions.length * config.observersPerAuction, concurrency: 64, timeoutMs: 120_000 });
-    }),
+  // The compiled generators, one per load worker's source addresses; each holds its share of
+  // the "others", observers on every live auction who hear each join and leave.
+  const auctionsFile = join(ctx.runDir, 'live-auctions.txt');
+  writeFileSync(auctionsFile, `${ctx.liveAuctions.join('\n')}\n`);
+  const started = await Promise.all(
+    workers.map((_, w) =>
+      GoChurn.start({
+        target,
+        auctionsFile,
+        sourceAddresses: config.sourceAddresses.filter((_address, i) => i % workers.length === w),
+        shard: w,
+        shards: workers.length,
+        observersPerAuction: config.observersPerAuction,
+        concurrency: config.churnConcurrency,
+        durationMs: config.churnMs,
+      }),
+    ),
   );
-  const observerCount = sum(observers.map((o) => o.opened));
+  const generators = started.map((s) => s.generator);
+  const observerCount = sum(started.map((s) => s.observers));
+  const observersFailed = sum(started.map((s) => s.failed));
+  if (observersFailed > 0) progress.step(`socket/${server}: ${formatInt(observersFailed)} observers failed to join`);
   await sleep(1_000);
-  const framesBefore = sum((await Promise.all(workers.map((w) => w.traffic()))).map((t) => t.frames));
 
   progress.step(
-    `socket/${server}: churn for ${config.churnMs / 1000} s (${config.churnConcurrency} join/leave loops × ${workers.length} workers, ` +
+    `socket/${server}: churn for ${config.churnMs / 1000} s (${config.churnConcurrency} join/leave loops × ${generators.length} Go generators, ` +
       `${formatInt(observerCount)} observers) with latency probes on ${config.probeAuctions} auctions`,
   );
   const serverCpu = new CpuMeter([service.pid]);
-  const generatorCpu = new CpuMeter(workers.map((w) => w.pid));
+  const generatorCpu = new CpuMeter(generators.map((g) => g.pid));
   const probing = probeWorker.probe({
     target,
     auctions: ctx.probeAuctions,
@@ -243,14 +258,11 @@ async function churnWithLatency(
   });
   serverCpu.start();
   generatorCpu.start();
-  const churns = await Promise.all(
-    workers.map((worker) => worker.churn({ target, auctions: ctx.liveAuctions, concurrency: config.churnConcurrency, durationMs: config.churnMs })),
-  );
+  const churns = await Promise.all(generators.map((g) => g.churn()));
   const serverWindow = serverCpu.stop();
   const generatorWindow = generatorCpu.stop();
   const probes = await probing;
-  const framesAfter = sum((await Promise.all(workers.map((w) => w.traffic()))).map((t) => t.frames));
-  await Promise.all(workers.map((w) => w.release(30_000)));
+  await Promise.all(generators.map((g) => g.stop(30_000)));
 
   const seconds = Math.max(...churns.map((c) => c.ms)) / 1000;
   const joins = sum(churns.map((c) => c.joins));
@@ -265,7 +277,7 @@ async function churnWithLatency(
     serverCpuSecondsPer1000Joins: (serverWindow.cpuSeconds / joins) * 1000,
     joinMs: distribution(...churns.map((c) => c.joinMs)),
     observers: observerCount,
-    observerFrames: framesAfter - framesBefore,
+    observerFrames: sum(churns.map((c) => c.observerFrames)),
     serverBound: serverWindow.cores >= 0.85,
   };
   const latency = latencyOf(probes);

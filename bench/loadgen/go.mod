@@ -1,0 +1,3 @@
+module github.com/viewer-analytics/bench/loadgen
+
+go 1.22
