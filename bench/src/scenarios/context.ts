@@ -66,6 +66,8 @@ export async function startOurSocket(ctx: Context, backend: Service, name: strin
   return startService({
     name,
     script: OUR_SOCKET,
+    // BENCH_CPU_PROF=1: a V8 profile of its whole life in the run's folder (summary: dist/cpu-profile.js).
+    execArgv: process.env['BENCH_CPU_PROF'] === '1' ? ['--cpu-prof', `--cpu-prof-dir=${join(ctx.runDir, `${name}-cpu-prof`)}`] : [],
     port,
     logFile: join(ctx.runDir, `${name}.log`),
     env: {
