@@ -4,10 +4,15 @@
  * services, so the backend stores a snapshot per auction every window) for 10 minutes (short: 1).
  * Every `soakSampleEveryMs` it reads each service's RSS (/proc), V8 heap and event-loop lag
  * (/metrics), and the churn achieved; then it says per metric whether the series is flat within
- * its own noise, the warm-up left out (src/soak/trend.ts).
+ * its own noise, the warm-up left out (src/soak/trend.ts). At the warm-up's end, at the ends of
+ * the parts the verdict compares and at the end, both services also collect their garbage
+ * (through their inspectors) and the heap and RSS are read again: what they retain, without the
+ * garbage V8 has not collected yet.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '@viewer-analytics/testkit';
 import { countSnapshots, seedAuctions } from '../lib/database.js';
+import { collectGarbage } from '../lib/inspector-gc.js';
 import { sampleProcess, type ProcSample } from '../lib/proc.js';
 import { httpText, type Service } from '../lib/processes.js';
 import { formatInt } from '../lib/progress.js';
@@ -29,6 +34,14 @@ export interface ServiceSample {
   readonly lagMeanMs: number;
   /** CPU since the previous sample, cores (1.0 = one core busy). */
   readonly cpuCores: number;
+  /** Major (mark-compact) collections so far, the checkpoints' forced ones included. */
+  readonly majorGcs: number;
+}
+
+/** Read right after a full garbage collection. */
+export interface Retained {
+  readonly heapUsedBytes: number;
+  readonly rssBytes: number;
 }
 
 export interface SoakSample {
@@ -43,6 +56,8 @@ export interface SoakSample {
   /** Snapshots the backend has stored for the socket server so far. */
   readonly snapshotsStored: number;
   readonly outbox: number;
+  /** At the checkpoints only: the same process after a full garbage collection. */
+  readonly afterGc?: { readonly socket: Retained; readonly backend: Retained };
 }
 
 export interface SoakTrend {
@@ -84,7 +99,12 @@ export interface SoakResult {
 export interface SoakMetric {
   readonly label: string;
   readonly unit: string;
-  readonly lines: readonly { readonly service: string; readonly value: (sample: SoakSample) => number }[];
+  readonly lines: readonly {
+    readonly service: string;
+    readonly value: (sample: SoakSample) => number;
+    /** A series of the checkpoints after a full GC: plotted dashed, no verdict of its own. */
+    readonly afterGc?: true;
+  }[];
 }
 
 const MIB = 2 ** 20;
@@ -95,6 +115,8 @@ export const SOAK_METRICS: readonly SoakMetric[] = [
     lines: [
       { service: 'socket server', value: (s) => s.socket.rssBytes / MIB },
       { service: 'backend', value: (s) => s.backend.rssBytes / MIB },
+      { service: 'socket server', value: (s) => (s.afterGc?.socket.rssBytes ?? Number.NaN) / MIB, afterGc: true },
+      { service: 'backend', value: (s) => (s.afterGc?.backend.rssBytes ?? Number.NaN) / MIB, afterGc: true },
     ],
   },
   {
@@ -103,6 +125,8 @@ export const SOAK_METRICS: readonly SoakMetric[] = [
     lines: [
       { service: 'socket server', value: (s) => s.socket.heapUsedBytes / MIB },
       { service: 'backend', value: (s) => s.backend.heapUsedBytes / MIB },
+      { service: 'socket server', value: (s) => (s.afterGc?.socket.heapUsedBytes ?? Number.NaN) / MIB, afterGc: true },
+      { service: 'backend', value: (s) => (s.afterGc?.backend.heapUsedBytes ?? Number.NaN) / MIB, afterGc: true },
     ],
   },
   {
@@ -139,6 +163,7 @@ function serviceSample(text: string | undefined, now: ProcSample | undefined, be
     externalBytes: metric(text, 'nodejs_external_memory_bytes'),
     lagP99Ms: metric(text, 'nodejs_eventloop_lag_p99_seconds') * 1000,
     lagMeanMs: metric(text, 'nodejs_eventloop_lag_mean_seconds') * 1000,
+    majorGcs: metric(text, 'nodejs_gc_duration_seconds_count{kind="major"}'),
     cpuCores: seconds > 0 && now !== undefined && before !== undefined ? (now.cpuSeconds - before.cpuSeconds) / seconds : Number.NaN,
   };
 }
@@ -153,25 +178,50 @@ export async function runSoakSuite(ctx: Context, auctions: readonly string[]): P
   progress.step(`soak: seeding ${formatInt(auctions.length)} auctions (viewer analytics on) into ${DATABASE}`);
   await seedAuctions(ctx.mongo, DATABASE, auctions);
   const windows = { SAMPLE_INTERVAL_MS: String(config.soakSampleIntervalMs), SAMPLES_PER_SNAPSHOT: String(config.soakSamplesPerSnapshot) };
-  const backend = await startOurBackend(ctx, DATABASE, 'ours-backend-soak', windows);
+  // Inspectors, for the full garbage collections at the checkpoints (idle otherwise).
+  const inspect = { socket: await freePort(), backend: await freePort() };
+  const backend = await startOurBackend(ctx, DATABASE, 'ours-backend-soak', { ...windows, NODE_OPTIONS: `--inspect=127.0.0.1:${inspect.backend}` });
   let socket: Service | undefined;
   try {
     socket = await startOurSocket(ctx, backend, 'ours-socket-soak', {
       ...windows,
+      NODE_OPTIONS: `--inspect=127.0.0.1:${inspect.socket}`,
       // Room for the paced churn's joiners beside the held viewers.
       MAX_CONNECTIONS: String(config.idleViewers + 1_000),
       // The default: every auction is looked up again each minute, as in production.
       LOOKUP_TTL_MS: '60000',
     });
-    return await soak(ctx, backend, socket, auctions);
+    return await soak(ctx, { backend, socket }, inspect, auctions);
   } finally {
     await socket?.stop();
     await backend.stop();
   }
 }
 
-async function soak(ctx: Context, backend: Service, socket: Service, auctions: readonly string[]): Promise<SoakResult> {
+/** A full garbage collection in both services, then their heap and RSS. */
+async function retained(services: { socket: Service; backend: Service }, inspect: { socket: number; backend: number }): Promise<NonNullable<SoakSample['afterGc']>> {
+  await Promise.all([collectGarbage(inspect.socket), collectGarbage(inspect.backend)]);
+  const read = async (service: Service): Promise<Retained> => ({
+    heapUsedBytes: metric(await httpText(`${service.origin}/metrics`), 'nodejs_heap_size_used_bytes'),
+    rssBytes: sampleProcess(service.pid)?.rssBytes ?? Number.NaN,
+  });
+  const [socket, backend] = await Promise.all([read(services.socket), read(services.backend)]);
+  return { socket, backend };
+}
+
+async function soak(
+  ctx: Context,
+  services: { socket: Service; backend: Service },
+  inspect: { socket: number; backend: number },
+  auctions: readonly string[],
+): Promise<SoakResult> {
   const { config, progress, workers } = ctx;
+  const { socket, backend } = services;
+  const seconds = config.soakMs / 1000;
+  const warmupSeconds = config.soakWarmupMs / 1000;
+  const { early, late } = trendWindows(seconds, warmupSeconds);
+  const every = config.soakSampleEveryMs / 1000;
+  const checkpoints = new Set([warmupSeconds, early[1], late[0], seconds].map((t) => Math.round(t / every) * every));
   const target = { kind: 'plain', host: '127.0.0.1', port: socket.port } as const;
   const windowSeconds = (config.soakSampleIntervalMs * config.soakSamplesPerSnapshot) / 1000;
 
@@ -229,6 +279,8 @@ async function soak(ctx: Context, backend: Service, socket: Service, auctions: r
       openViewers: metric(socketText, 'socket_connections'),
       snapshotsStored: metric(socketText, 'socket_snapshots_sent_total{outcome="stored"}'),
       outbox: metric(socketText, 'socket_outbox_snapshots'),
+      // The collection's pause falls in the lag histogram the read after it resets: no sample's lag holds it.
+      ...(checkpoints.has((i * config.soakSampleEveryMs) / 1000) ? { afterGc: await retained(services, inspect) } : {}),
     };
     samples.push(sample);
     procs = now;
@@ -237,7 +289,11 @@ async function soak(ctx: Context, backend: Service, socket: Service, auctions: r
       `soak: ${sample.t.toFixed(0)} s: socket RSS ${(sample.socket.rssBytes / MIB).toFixed(1)} MiB, heap ${(sample.socket.heapUsedBytes / MIB).toFixed(1)} MiB, ` +
         `lag p99 ${sample.socket.lagP99Ms.toFixed(1)} ms; backend RSS ${(sample.backend.rssBytes / MIB).toFixed(1)} MiB, ` +
         `heap ${(sample.backend.heapUsedBytes / MIB).toFixed(1)} MiB, lag p99 ${sample.backend.lagP99Ms.toFixed(1)} ms; ` +
-        `${formatInt(sample.joinsPerSecond)} joins/s, ${formatInt(sample.openViewers)} open, ${formatInt(sample.snapshotsStored)} snapshots stored`,
+        `${formatInt(sample.joinsPerSecond)} joins/s, ${formatInt(sample.openViewers)} open, ${formatInt(sample.snapshotsStored)} snapshots stored` +
+        (sample.afterGc === undefined
+          ? ''
+          : `; after a full GC: socket heap ${(sample.afterGc.socket.heapUsedBytes / MIB).toFixed(1)} MiB, RSS ${(sample.afterGc.socket.rssBytes / MIB).toFixed(1)} MiB, ` +
+            `backend heap ${(sample.afterGc.backend.heapUsedBytes / MIB).toFixed(1)} MiB, RSS ${(sample.afterGc.backend.rssBytes / MIB).toFixed(1)} MiB`),
     );
   }
   const churnSeconds = (performance.now() - started) / 1000;
@@ -262,10 +318,8 @@ async function soak(ctx: Context, backend: Service, socket: Service, auctions: r
   );
   await Promise.all(workers.map((w) => w.release(30_000)));
 
-  const seconds = config.soakMs / 1000;
-  const warmupSeconds = config.soakWarmupMs / 1000;
   const trends: SoakTrend[] = SOAK_METRICS.flatMap((m) =>
-    m.lines.map((line) => ({
+    m.lines.filter((line) => line.afterGc === undefined).map((line) => ({
       metric: m.label,
       service: line.service,
       unit: m.unit,
@@ -333,7 +387,18 @@ export function soakMarkdown(result: SoakResult): string[] {
       `${num(result.viewers.rampSeconds)} s (${result.viewers.failed} failed).`,
     `Snapshots: ${formatInt(s.made)} made by the socket server, ${formatInt(s.stored)} stored as the backend replied, ${formatInt(s.dropped)} dropped, ` +
       `**${formatInt(s.inDatabase)} in the database**.`,
+    '',
+    'After a full garbage collection (inspector, twice) at the checkpoints: what each process retains.',
+    '',
+    '| at | socket server heap used | socket server RSS | backend heap used | backend RSS |',
+    '| ---: | ---: | ---: | ---: | ---: |',
   );
+  for (const sample of result.samples) {
+    const gc = sample.afterGc;
+    if (gc === undefined) continue;
+    const mib = (bytes: number): string => `${num(bytes / MIB)} MiB`;
+    lines.push(`| ${minutes(sample.t)} | ${mib(gc.socket.heapUsedBytes)} | ${mib(gc.socket.rssBytes)} | ${mib(gc.backend.heapUsedBytes)} | ${mib(gc.backend.rssBytes)} |`);
+  }
   return lines;
 }
 
@@ -344,9 +409,10 @@ export function soakSvg(result: SoakResult, startedAt: string): string {
   const { early, late } = trendWindows(result.seconds, result.warmupSeconds);
   return svgPlot({
     title: `Soak: ${formatInt(result.viewers.held)} viewers, ${result.churn.perSecondTarget} joins/s, ${result.windowSeconds} s windows flushed`,
-    subtitle:
-      `${startedAt}, a sample every ${result.sampleEverySeconds} s; ${formatInt(result.snapshots.inDatabase)} snapshots stored. ` +
-      'Shaded: warm-up (left out), then the early and late parts the verdict compares.',
+    subtitle: [
+      `${startedAt}, a sample every ${result.sampleEverySeconds} s; ${formatInt(result.snapshots.inDatabase)} snapshots stored in the database.`,
+      'Shaded: the warm-up (left out), then the early and late parts the verdict compares. Dashed: read right after a full GC.',
+    ],
     totalSeconds: result.seconds,
     bands: [
       { from: 0, to: result.warmupSeconds, label: 'warm-up', color: '#ececec' },
@@ -357,8 +423,9 @@ export function soakSvg(result: SoakResult, startedAt: string): string {
       title: m.label,
       unit: m.unit,
       lines: m.lines.map((line) => ({
-        name: line.service,
+        name: line.afterGc === undefined ? line.service : `${line.service}, after full GC`,
         color: COLORS[line.service] ?? '#333',
+        dashed: line.afterGc === true,
         points: result.samples.map((s) => ({ t: s.t, value: line.value(s) })),
       })),
     })),

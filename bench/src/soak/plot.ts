@@ -7,6 +7,8 @@
 export interface PlotLine {
   readonly name: string;
   readonly color: string;
+  /** Dashed, with a dot on every point: a sparse series (non-finite values are left out). */
+  readonly dashed?: boolean;
   readonly points: readonly { readonly t: number; readonly value: number }[];
 }
 
@@ -25,7 +27,8 @@ export interface PlotBand {
 
 export interface PlotOptions {
   readonly title: string;
-  readonly subtitle: string;
+  /** One line each under the title. */
+  readonly subtitle: readonly string[];
   /** Seconds: the time axis runs from 0 to here. */
   readonly totalSeconds: number;
   readonly bands: readonly PlotBand[];
@@ -35,9 +38,10 @@ export interface PlotOptions {
 const WIDTH = 960;
 const LEFT = 80;
 const RIGHT = 24;
-const TOP = 70;
+const TOP = 86;
 const PANEL_HEIGHT = 150;
 const PANEL_GAP = 62;
+const LEGEND_WIDTH = 180;
 const FONT = 'font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif"';
 
 function escape(text: string): string {
@@ -82,7 +86,7 @@ export function svgPlot(options: PlotOptions): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" ${FONT} font-size="12">`,
     `<rect width="${WIDTH}" height="${height}" fill="#fff"/>`,
     `<text x="${LEFT}" y="24" font-size="16" font-weight="600">${escape(options.title)}</text>`,
-    `<text x="${LEFT}" y="44" fill="#555">${escape(options.subtitle)}</text>`,
+    ...options.subtitle.map((line, i) => `<text x="${LEFT}" y="${44 + 16 * i}" fill="#555">${escape(line)}</text>`),
   ];
   options.panels.forEach((panel, index) => {
     const top = TOP + index * (PANEL_HEIGHT + PANEL_GAP) + 18;
@@ -93,7 +97,7 @@ export function svgPlot(options: PlotOptions): string {
     for (const band of options.bands) {
       out.push(
         `<rect x="${x(band.from).toFixed(1)}" y="${top}" width="${(x(band.to) - x(band.from)).toFixed(1)}" height="${PANEL_HEIGHT}" fill="${band.color}"/>`,
-        `<text x="${(x(band.from) + 4).toFixed(1)}" y="${bottom - 6}" fill="#777" font-size="10">${escape(band.label)}</text>`,
+        `<text x="${(x(band.from) + 4).toFixed(1)}" y="${top + 12}" fill="#777" font-size="10">${escape(band.label)}</text>`,
       );
     }
     for (let value = axis.lo; value <= axis.hi + axis.step / 2; value += axis.step) {
@@ -112,14 +116,16 @@ export function svgPlot(options: PlotOptions): string {
     }
     out.push(`<rect x="${LEFT}" y="${top}" width="${plotWidth}" height="${PANEL_HEIGHT}" fill="none" stroke="#999"/>`);
     panel.lines.forEach((line, i) => {
-      const path = line.points
-        .filter((p) => Number.isFinite(p.value))
-        .map((p, j) => `${j === 0 ? 'M' : 'L'}${x(p.t).toFixed(1)},${y(p.value).toFixed(1)}`)
-        .join(' ');
-      out.push(`<path d="${path}" fill="none" stroke="${line.color}" stroke-width="1.8" stroke-linejoin="round"/>`);
-      const legendX = LEFT + plotWidth - 150 * (panel.lines.length - i);
+      const points = line.points.filter((p) => Number.isFinite(p.value));
+      const path = points.map((p, j) => `${j === 0 ? 'M' : 'L'}${x(p.t).toFixed(1)},${y(p.value).toFixed(1)}`).join(' ');
+      const dash = line.dashed === true ? ' stroke-dasharray="6 4"' : '';
+      out.push(`<path d="${path}" fill="none" stroke="${line.color}" stroke-width="1.8" stroke-linejoin="round"${dash}/>`);
+      if (line.dashed === true) {
+        for (const p of points) out.push(`<circle cx="${x(p.t).toFixed(1)}" cy="${y(p.value).toFixed(1)}" r="3" fill="${line.color}"/>`);
+      }
+      const legendX = LEFT + plotWidth - LEGEND_WIDTH * (panel.lines.length - i);
       out.push(
-        `<line x1="${legendX}" x2="${legendX + 18}" y1="${top - 12}" y2="${top - 12}" stroke="${line.color}" stroke-width="3"/>`,
+        `<line x1="${legendX}" x2="${legendX + 18}" y1="${top - 12}" y2="${top - 12}" stroke="${line.color}" stroke-width="3"${dash}/>`,
         `<text x="${legendX + 24}" y="${top - 8}">${escape(line.name)}</text>`,
       );
     });
