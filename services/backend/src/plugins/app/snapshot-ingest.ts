@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import { Compile } from 'typebox/compile';
 import {
   BatchSnapshotSchema,
+  MAX_BATCH_SNAPSHOTS,
   SnapshotRejection,
   snapshotInvariantViolation,
   type BatchOutcome,
@@ -13,22 +14,26 @@ import {
   type SnapshotWindowRules,
 } from '@viewer-analytics/shared';
 import { windowMs, type BackendConfig } from '../../config.js';
+import { GroupCommit } from '../../group-commit.js';
 import type { SnapshotDocument } from './viewer-analytics-repository.js';
 
 export interface SnapshotIngest {
   /**
    * Checks each item on its own (schema, invariants, window boundary, retention), stores the
-   * valid ones through `store`, and reports the others by index: one bad item costs only itself.
+   * valid ones in one bulk write, and reports the others by index: one bad item costs only itself.
    */
   ingest(items: readonly unknown[]): Promise<BatchOutcome>;
   /**
-   * Stores snapshots already checked, of auctions with viewer analytics on, in one bulk write
-   * after one lookup of all their auctions, and counts what it did with each.
+   * Stores one snapshot already checked, in the same bulk write as those that arrive while the
+   * previous write is under way (group commit), and answers what became of it.
    */
-  store(snapshots: readonly BatchSnapshot[]): Promise<Omit<BatchOutcome, 'invalid'>>;
+  storeOne(snapshot: BatchSnapshot): Promise<StoreOutcome>;
   /** The rules JSON Schema cannot express, with this backend's window and retention; undefined when none is broken. */
   violation(snapshot: Snapshot, nowMs: number): InvariantViolation | undefined;
 }
+
+/** What became of one snapshot: stored, or why not. */
+export type StoreOutcome = 'stored' | 'duplicate' | 'analytics_disabled' | 'unknown_auction';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -37,6 +42,8 @@ declare module 'fastify' {
 }
 
 const batchSnapshot = Compile(BatchSnapshotSchema);
+/** The most single snapshots one group write takes: the batch route's own limit. */
+const MAX_GROUP = MAX_BATCH_SNAPSHOTS;
 const DAY_MS = 86_400_000;
 
 /** The first schema problem of an item, naming the field like the single route's 400 does. */
@@ -71,6 +78,45 @@ export default fp<{ config: BackendConfig }>(
   async (fastify, { config }) => {
     const rules: SnapshotWindowRules = { windowMs: windowMs(config), retentionMs: config.RETENTION_DAYS * DAY_MS };
 
+    /**
+     * Stores snapshots already checked, of auctions with viewer analytics on, in one bulk write
+     * after one lookup of all their auctions; an outcome per snapshot, in order.
+     */
+    async function storeEach(snapshots: readonly BatchSnapshot[]): Promise<StoreOutcome[]> {
+      if (snapshots.length === 0) return [];
+      const auctionIds = new Set(snapshots.map(({ auctionId }) => auctionId.toLowerCase()));
+      const enabled = await fastify.auctions.analyticsSettings([...auctionIds].map((id) => new ObjectId(id)));
+
+      const now = new Date();
+      const outcomes: StoreOutcome[] = [];
+      const documents: SnapshotDocument[] = [];
+      /** Where each document's snapshot is in `snapshots`. */
+      const positions: number[] = [];
+      snapshots.forEach((snapshot, position) => {
+        const auctionId = snapshot.auctionId.toLowerCase();
+        const analytics = enabled.get(auctionId);
+        if (analytics === undefined) outcomes.push('unknown_auction');
+        else if (!analytics) outcomes.push('analytics_disabled');
+        else {
+          outcomes.push('stored');
+          documents.push(toDocument(snapshot, new ObjectId(auctionId), now));
+          positions.push(position);
+        }
+      });
+      const { stored, duplicates } = await fastify.viewerAnalytics.insertMany(documents);
+      for (const index of duplicates) {
+        const position = positions[index];
+        if (position !== undefined) outcomes[position] = 'duplicate';
+      }
+
+      fastify.metrics.snapshotsStored(stored);
+      fastify.metrics.snapshotsSkipped('duplicate', duplicates.length);
+      fastify.metrics.snapshotsSkipped('analytics_disabled', outcomes.filter((outcome) => outcome === 'analytics_disabled').length);
+      fastify.metrics.snapshotsSkipped('unknown_auction', outcomes.filter((outcome) => outcome === 'unknown_auction').length);
+      return outcomes;
+    }
+    const singles = new GroupCommit(storeEach, MAX_GROUP);
+
     const ingest: SnapshotIngest = {
       violation: (snapshot, nowMs) => snapshotInvariantViolation(snapshot, nowMs, rules),
 
@@ -90,33 +136,17 @@ export default fp<{ config: BackendConfig }>(
         for (const code of [SnapshotRejection.inFuture, SnapshotRejection.invalid]) {
           fastify.metrics.snapshotsInvalid(code, invalid.filter((item) => item.code === code).length);
         }
-        return { ...(await ingest.store(valid)), invalid };
-      },
-
-      async store(snapshots) {
-        if (snapshots.length === 0) return { stored: 0, duplicates: 0, disabled: 0, unknown: 0 };
-        const auctionIds = new Set(snapshots.map(({ auctionId }) => auctionId.toLowerCase()));
-        const enabled = await fastify.auctions.analyticsSettings([...auctionIds].map((id) => new ObjectId(id)));
-
-        const now = new Date();
-        const documents: SnapshotDocument[] = [];
-        let disabled = 0;
-        let unknown = 0;
-        for (const snapshot of snapshots) {
-          const auctionId = snapshot.auctionId.toLowerCase();
-          const analytics = enabled.get(auctionId);
-          if (analytics === undefined) unknown += 1;
-          else if (!analytics) disabled += 1;
-          else documents.push(toDocument(snapshot, new ObjectId(auctionId), now));
+        const counts = { stored: 0, duplicates: 0, disabled: 0, unknown: 0 };
+        for (const outcome of await storeEach(valid)) {
+          if (outcome === 'stored') counts.stored += 1;
+          else if (outcome === 'duplicate') counts.duplicates += 1;
+          else if (outcome === 'analytics_disabled') counts.disabled += 1;
+          else counts.unknown += 1;
         }
-        const { stored, duplicates } = await fastify.viewerAnalytics.insertMany(documents);
-
-        fastify.metrics.snapshotsStored(stored);
-        fastify.metrics.snapshotsSkipped('duplicate', duplicates);
-        fastify.metrics.snapshotsSkipped('analytics_disabled', disabled);
-        fastify.metrics.snapshotsSkipped('unknown_auction', unknown);
-        return { stored, duplicates, disabled, unknown };
+        return { ...counts, invalid };
       },
+
+      storeOne: (snapshot) => singles.submit(snapshot),
     };
     fastify.decorate('snapshotIngest', ingest);
   },

@@ -9,8 +9,8 @@ export type { SnapshotDocument };
 
 export interface InsertOutcome {
   readonly stored: number;
-  /** Snapshots whose auction and window were stored before: a retry, nothing written. */
-  readonly duplicates: number;
+  /** Positions (in the given order) of the snapshots whose auction and window were stored before: a retry, nothing written. */
+  readonly duplicates: readonly number[];
 }
 
 /** How snapshots expire: by the server's TTL monitor, or by our own periodic purge. */
@@ -77,17 +77,17 @@ export async function createRetentionIndex(
 function viewerAnalyticsRepository(collection: Collection<SnapshotDocument>, { guard, guardIterable }: DatabaseAvailability): ViewerAnalyticsRepository {
   return {
     async insertMany(snapshots) {
-      if (snapshots.length === 0) return { stored: 0, duplicates: 0 };
+      if (snapshots.length === 0) return { stored: 0, duplicates: [] };
       try {
         // One unordered bulk insert: the unique index turns retries into duplicate-key errors
         // while every other snapshot of the batch is still written.
         const { insertedCount } = await guard(() => collection.insertMany([...snapshots], { ordered: false }));
-        return { stored: insertedCount, duplicates: 0 };
+        return { stored: insertedCount, duplicates: [] };
       } catch (error) {
         if (!(error instanceof MongoBulkWriteError)) throw error;
         const writeErrors = [error.writeErrors].flat();
         if (!writeErrors.every((writeError) => writeError.code === DUPLICATE_KEY)) throw error;
-        return { stored: error.insertedCount, duplicates: writeErrors.length };
+        return { stored: error.insertedCount, duplicates: writeErrors.map((writeError) => writeError.index) };
       }
     },
 

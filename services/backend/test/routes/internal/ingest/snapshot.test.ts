@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { ObjectId } from 'mongodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { applyInvalid, INVALID_SNAPSHOTS } from '../../../fixtures/invalid-snapshots.js';
 import { buildApp, createAuction, database, dropAndClose, internalKey, snapshot, testConfig, windowStart } from '../../../helper.js';
 
@@ -22,6 +22,9 @@ describe('POST /api/v1/auctions/:id/analytics/snapshot', () => {
   });
   beforeEach(async () => {
     await stored().deleteMany({});
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
   });
 
   const post = (auctionId: string, body: unknown, headers: Record<string, string> = internalKey) =>
@@ -55,6 +58,29 @@ describe('POST /api/v1/auctions/:id/analytics/snapshot', () => {
     expect(again.statusCode).toBe(200);
     expect(again.json()).toEqual({ success: true, data: { stored: false, reason: 'duplicate' } });
     expect(await stored().countDocuments()).toBe(1);
+  });
+
+  it('answers concurrent requests each with its own outcome, from fewer bulk writes than requests (group commit)', async () => {
+    const writes = vi.spyOn(app.viewerAnalytics, 'insertMany');
+    const unknown = new ObjectId().toHexString();
+    // 40 windows of the auction, one of them twice, beside an auction with analytics off and one that does not exist.
+    const sent = [
+      ...Array.from({ length: 40 }, (_, minute) => ({ auctionId: enabled, body: snapshot({ timestamp: windowStart(minute + 1) }) })),
+      { auctionId: enabled, body: snapshot({ timestamp: windowStart(7) }) },
+      { auctionId: disabled, body: snapshot() },
+      { auctionId: unknown, body: snapshot() },
+    ];
+    const replies = await Promise.all(sent.map(({ auctionId, body }) => post(auctionId, body)));
+
+    const statuses = replies.map((reply) => reply.statusCode);
+    expect(statuses.filter((status) => status === 201)).toHaveLength(40);
+    expect(replies.filter((reply) => reply.statusCode === 200).map((reply) => reply.json<{ data: { reason: string } }>().data.reason).sort()).toEqual([
+      'analytics_disabled',
+      'duplicate',
+    ]);
+    expect(statuses.at(-1)).toBe(404);
+    expect(await stored().countDocuments({ auction: new ObjectId(enabled) })).toBe(40);
+    expect(writes.mock.calls.length).toBeLessThan(sent.length / 2);
   });
 
   it('accepts upper-case hex ids as the same auction', async () => {
