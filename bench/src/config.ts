@@ -1,7 +1,7 @@
 /** What one bench run does: `--short` (or BENCH_MODE=short) stays under five minutes on 2 cores. */
 export type Mode = 'short' | 'full';
 export type SocketServerName = 'ours' | 'ws' | 'socketio';
-export type Suite = 'conformance' | 'socket' | 'ingest' | 'flush' | 'soak';
+export type Suite = 'conformance' | 'socket' | 'ingest' | 'flush' | 'dashboard' | 'soak';
 
 export interface BenchConfig {
   readonly mode: Mode;
@@ -45,6 +45,11 @@ export interface BenchConfig {
   /** Windows measured by driving the socket server's sampler/outbox/flusher modules directly. */
   readonly flushModuleWindows: number;
 
+  /** Sizes the dashboard scenario grows the snapshot collection to, in turn. */
+  readonly dashboardSizes: readonly number[];
+  /** 1-hour reads timed at each size. */
+  readonly dashboardQueries: number;
+
   /** The soak: our socket server + backend under idleViewers open viewers, a paced churn and real flushes. */
   readonly soakMs: number;
   /** Memory, heap and event-loop lag are read this often. */
@@ -58,7 +63,7 @@ export interface BenchConfig {
   readonly soakSamplesPerSnapshot: number;
 }
 
-const ALL_SUITES: readonly Suite[] = ['conformance', 'socket', 'ingest', 'flush', 'soak'];
+const ALL_SUITES: readonly Suite[] = ['conformance', 'socket', 'ingest', 'flush', 'dashboard', 'soak'];
 const ALL_SERVERS: readonly SocketServerName[] = ['ours', 'ws', 'socketio'];
 
 function listOption<T extends string>(args: readonly string[], name: string, env: string | undefined, allowed: readonly T[]): T[] {
@@ -106,6 +111,9 @@ export function loadBenchConfig(args: readonly string[], env: NodeJS.ProcessEnv)
     flushSampleIntervalMs: 1_000,
     flushSamplesPerSnapshot: 10,
     flushModuleWindows: short ? 2 : 3,
+
+    dashboardSizes: short ? [10_000, 100_000] : [10_000, 100_000, 1_000_000],
+    dashboardQueries: 10,
 
     soakMs: short ? 60_000 : 600_000,
     soakSampleEveryMs: short ? 5_000 : 10_000,

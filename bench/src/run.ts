@@ -3,7 +3,7 @@
  * and backend beside reference peers, same load generator, same run. Writes
  * bench/results/<timestamp>.json (+ .md) and prints the Markdown tables. See bench/README.md.
  *
- * Options: --short | BENCH_MODE=short; --only=conformance,socket,ingest,flush,soak | BENCH_ONLY;
+ * Options: --short | BENCH_MODE=short; --only=conformance,socket,ingest,flush,dashboard,soak | BENCH_ONLY;
  * --servers=ours,ws,socketio | BENCH_SERVERS; BENCH_WORKERS (load processes, default 2);
  * BENCH_IDLE_VIEWERS (default 19,000); BENCH_SOAK_CHURN (the soak's joins per second, default 200).
  */
@@ -23,6 +23,7 @@ import { markdownReport, type BenchResults } from './lib/report.js';
 import { buildLoadgen } from './load/go-loadgen.js';
 import { LoadWorker } from './load/pool.js';
 import type { Context } from './scenarios/context.js';
+import { runDashboardSuite, type DashboardResult } from './scenarios/dashboard.js';
 import { runFlushSuite, type FlushResult } from './scenarios/flush.js';
 import { runIngestSuite, type IngestResult } from './scenarios/ingest.js';
 import { runSocketSuite, type SocketResult } from './scenarios/socket.js';
@@ -125,6 +126,8 @@ async function main(): Promise<void> {
   }
   if (config.suites.has('ingest')) ingest = await runIngestSuite(ctx, newAuctionIds(config.ingestAuctions));
   if (config.suites.has('flush')) flush = await runFlushSuite(ctx, newAuctionIds(config.flushAuctions));
+  let dashboard: DashboardResult | undefined;
+  if (config.suites.has('dashboard')) dashboard = await runDashboardSuite(ctx);
   let soak: SoakResult | undefined;
   if (config.suites.has('soak')) soak = await runSoakSuite(ctx, newAuctionIds(config.liveAuctions));
 
@@ -165,6 +168,7 @@ async function main(): Promise<void> {
     socket,
     ingest,
     flush,
+    dashboard,
     soak,
     notes,
   };

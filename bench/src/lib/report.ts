@@ -1,5 +1,6 @@
 import type { FlushResult } from '../scenarios/flush.js';
 import type { IngestMode, IngestResult, IngestRun } from '../scenarios/ingest.js';
+import { dashboardMarkdown, type DashboardResult } from '../scenarios/dashboard.js';
 import { soakMarkdown, type SoakResult } from '../scenarios/soak.js';
 import type { SocketResult } from '../scenarios/socket.js';
 
@@ -22,6 +23,7 @@ export interface BenchResults {
   readonly socket: readonly SocketResult[];
   readonly ingest: IngestResult | undefined;
   readonly flush: FlushResult | undefined;
+  readonly dashboard: DashboardResult | undefined;
   readonly soak: SoakResult | undefined;
   readonly notes: readonly string[];
 }
@@ -202,6 +204,7 @@ export function markdownReport(results: BenchResults): string {
         `findOne({_id: id}) ${ms(d.findOneMs)}.`,
     );
   }
+  if (results.dashboard !== undefined) out.push('', ...dashboardMarkdown(results.dashboard));
   if (results.soak !== undefined) out.push('', ...soakMarkdown(results.soak));
   if (results.notes.length > 0) out.push('', ...results.notes.map((note) => `- ${note}`));
   return out.join('\n');
