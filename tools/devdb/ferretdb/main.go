@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 )
@@ -51,6 +52,13 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+
+	dir, err := dataDir(*sqliteURL)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ferretdb: bad --sqlite-url:", err)
+		os.Exit(2)
+	}
+	go indexIDLookups(ctx, dir, time.Second, logger)
 
 	if *exitOnStdinEOF {
 		go func() {

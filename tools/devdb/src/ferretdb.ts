@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, renameSync, rmSync, existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -7,9 +8,20 @@ import { exitCode, stopChild } from '@viewer-analytics/testkit';
 import type { Database } from './database.js';
 import { REPO_ROOT, TOOLS_DIR } from './paths.js';
 
-export const FERRETDB_BINARY = join(TOOLS_DIR, 'bin', 'ferretdb');
 /** Our Go module that embeds FerretDB 1.24.2 (see its main.go for why not cmd/ferretdb). */
 const GO_MODULE_DIR = join(REPO_ROOT, 'tools', 'devdb', 'ferretdb');
+
+/** A digest of the Go module's files: a binary built from other sources is not this one. */
+function sourceDigest(): string {
+  const hash = createHash('sha256');
+  for (const name of readdirSync(GO_MODULE_DIR).filter((file) => /\.(go|mod|sum)$/.test(file)).sort()) {
+    hash.update(name).update(readFileSync(join(GO_MODULE_DIR, name)));
+  }
+  return hash.digest('hex').slice(0, 12);
+}
+
+/** Named after its sources, so that a change to the wrapper is built again rather than reused. */
+export const FERRETDB_BINARY = join(TOOLS_DIR, 'bin', `ferretdb-${sourceDigest()}`);
 const START_TIMEOUT_MS = 30_000;
 
 export interface FerretDbOptions {
