@@ -2,10 +2,12 @@
  * Scenario 6: how the dashboard's 1-hour read and a batch ingest grow with the snapshots stored,
  * through our backend's real routes on the benchmark's database: 5,000 auctions, the collection
  * grown to each size in turn (10k, 100k, then 1M in full mode), the same requests timed at each.
+ * The collection is filled directly, in the ingest's layout (keyed by auction and window).
  */
 import { ObjectId } from 'mongodb';
 import { createSigner } from 'fast-jwt';
 import { Pool } from 'undici';
+import { snapshotKey, type SnapshotDocument } from '@viewer-analytics/shared';
 import { newAuctionIds, seedAuctions } from '../lib/database.js';
 import { formatInt } from '../lib/progress.js';
 import { distribution, type Distribution } from '../lib/stats.js';
@@ -36,7 +38,7 @@ export async function runDashboardSuite(ctx: Context): Promise<DashboardResult> 
   const backend = await startOurBackend(ctx, DATABASE, 'ours-backend-dashboard');
   const pool = new Pool(backend.origin, { connections: 1 });
   const token = createSigner({ key: ctx.jwtSecret, expiresIn: 3_600_000 })({ sub: 'bench', role: 'admin' });
-  const snapshots = ctx.mongo.db(DATABASE).collection('vieweranalytics');
+  const snapshots = ctx.mongo.db(DATABASE).collection<SnapshotDocument>('vieweranalytics');
   const now = Math.floor(Date.now() / MINUTE) * MINUTE;
   // Windows go back in time from the current minute, a minute per round over every auction, so
   // each auction's last hour is full (60 windows) once the collection holds 60 rounds.
@@ -52,6 +54,7 @@ export async function runDashboardSuite(ctx: Context): Promise<DashboardResult> 
         const stored = new Date();
         await snapshots.insertMany(
           auctions.map((id) => ({
+            _id: snapshotKey(id, timestamp.getTime()),
             auction: new ObjectId(id),
             timestamp,
             viewerCount: 40,

@@ -6,6 +6,7 @@ import {
   MAX_BATCH_SNAPSHOTS,
   SnapshotRejection,
   snapshotInvariantViolation,
+  snapshotKey,
   type BatchOutcome,
   type BatchSnapshot,
   type InvalidSnapshot,
@@ -61,9 +62,11 @@ function schemaProblem(index: number, item: unknown): InvalidSnapshot {
 
 /** Only the known fields, with real dates and ids: nothing else from the request reaches the database. */
 function toDocument(snapshot: BatchSnapshot, auction: ObjectId, now: Date): SnapshotDocument {
+  const timestamp = new Date(snapshot.timestamp);
   return {
+    _id: snapshotKey(auction.toHexString(), timestamp.getTime()),
     auction,
-    timestamp: new Date(snapshot.timestamp),
+    timestamp,
     viewerCount: snapshot.viewerCount,
     avgViewers: snapshot.avgViewers,
     peakViewers: snapshot.peakViewers,

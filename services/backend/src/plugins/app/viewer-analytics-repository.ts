@@ -3,7 +3,8 @@ import fp from 'fastify-plugin';
 import { DUPLICATE_KEY } from '../../database-errors.js';
 import type { DatabaseAvailability } from './database-availability.js';
 import type { SeriesWindow } from '../../analytics/viewer-series.js';
-import { VIEWER_ANALYTICS_COLLECTION, type SnapshotDocument } from '@viewer-analytics/shared';
+import { snapshotKey, VIEWER_ANALYTICS_COLLECTION, type SnapshotDocument } from '@viewer-analytics/shared';
+import { windowMs, type BackendConfig } from '../../config.js';
 
 export type { SnapshotDocument };
 
@@ -18,8 +19,11 @@ export type RetentionIndex = 'ttl' | 'plain';
 
 export interface ViewerAnalyticsRepository {
   insertMany(snapshots: readonly SnapshotDocument[]): Promise<InsertOutcome>;
-  /** The auction's windows starting at or after `since` (all when undefined), oldest first, streamed from the cursor. */
-  windows(auction: ObjectId, since: Date | undefined): AsyncIterable<SeriesWindow>;
+  /**
+   * The auction's windows that start within `range` (all when undefined), oldest first: a range
+   * of at most KEYED_READ_WINDOWS windows as lookups by key, a longer one streamed from a cursor.
+   */
+  windows(auction: ObjectId, range: { readonly since: Date; readonly until: Date } | undefined): AsyncIterable<SeriesWindow>;
   /** Creates the `createdAt` index that enforces retention, TTL where the server has it. */
   ensureRetentionIndex(expireAfterSeconds: number): Promise<RetentionIndex>;
   /** Deletes snapshots created before `cutoff`, in chunks the server can take; returns how many. */
@@ -42,6 +46,14 @@ const CREATED_AT_INDEX = 'createdAt_1';
  * passes, since each pass costs FerretDB a scan of the collection.
  */
 export const PURGE_CHUNK = 20_000;
+/**
+ * Ranges up to this many windows (6 hours of minutes) are read as one lookup by key per window:
+ * on FerretDB 1.x a range query scans every snapshot stored (1 s at 10,000), while a lookup by
+ * key is an index search; on MongoDB, where the range query is an index scan too, 360 lookups
+ * still cost milliseconds.
+ */
+export const KEYED_READ_WINDOWS = 360;
+const SERIES_PROJECTION = { _id: 0, timestamp: 1, viewerCount: 1, avgViewers: 1, peakViewers: 1, minViewers: 1, sampleCount: 1 } as const;
 
 /** What managing the retention index needs of a collection. */
 export interface IndexedCollection {
@@ -74,7 +86,26 @@ export async function createRetentionIndex(
   return 'plain';
 }
 
-function viewerAnalyticsRepository(collection: Collection<SnapshotDocument>, { guard, guardIterable }: DatabaseAvailability): ViewerAnalyticsRepository {
+/** Each window of the range that starts on a multiple of `windowMs`, found by its key, oldest first. */
+async function* windowsByKey(
+  collection: Collection<SnapshotDocument>,
+  guard: DatabaseAvailability['guard'],
+  auction: ObjectId,
+  starts: readonly number[],
+): AsyncIterable<SeriesWindow> {
+  const hex = auction.toHexString();
+  // All at once: the driver's pool bounds how many are in flight.
+  const found = await guard(() =>
+    Promise.all(starts.map((start) => collection.findOne<SeriesWindow>({ _id: snapshotKey(hex, start) }, { projection: SERIES_PROJECTION }))),
+  );
+  for (const window of found) if (window !== null) yield window;
+}
+
+function viewerAnalyticsRepository(
+  collection: Collection<SnapshotDocument>,
+  { guard, guardIterable }: DatabaseAvailability,
+  windowMs: number,
+): ViewerAnalyticsRepository {
   return {
     async insertMany(snapshots) {
       if (snapshots.length === 0) return { stored: 0, duplicates: [] };
@@ -91,10 +122,17 @@ function viewerAnalyticsRepository(collection: Collection<SnapshotDocument>, { g
       }
     },
 
-    windows(auction, since) {
+    windows(auction, range) {
+      if (range !== undefined) {
+        const first = Math.ceil(range.since.getTime() / windowMs) * windowMs;
+        const count = Math.floor((range.until.getTime() - first) / windowMs) + 1;
+        if (count <= KEYED_READ_WINDOWS) {
+          return windowsByKey(collection, guard, auction, Array.from({ length: Math.max(0, count) }, (_, i) => first + i * windowMs));
+        }
+      }
       return guardIterable(collection.find<SeriesWindow>(
-        since === undefined ? { auction } : { auction, timestamp: { $gte: since } },
-        { projection: { _id: 0, timestamp: 1, viewerCount: 1, avgViewers: 1, peakViewers: 1, minViewers: 1, sampleCount: 1 }, sort: { timestamp: 1 } },
+        range === undefined ? { auction } : { auction, timestamp: { $gte: range.since, $lte: range.until } },
+        { projection: SERIES_PROJECTION, sort: { timestamp: 1 } },
       ));
     },
 
@@ -121,14 +159,14 @@ function viewerAnalyticsRepository(collection: Collection<SnapshotDocument>, { g
 }
 
 /** The `vieweranalytics` collection and its idempotency index; the only module that touches it. */
-export default fp(
-  async (fastify) => {
+export default fp<{ config: BackendConfig }>(
+  async (fastify, { config }) => {
     const db = fastify.mongo.db;
     if (db === undefined) throw new Error('the mongodb plugin was registered without a database name');
     const collection = db.collection<SnapshotDocument>(VIEWER_ANALYTICS_COLLECTION);
     // One snapshot per auction and window: retried deliveries become duplicate-key errors.
     await collection.createIndex({ auction: 1, timestamp: 1 }, { unique: true }, undefined);
-    fastify.decorate('viewerAnalytics', viewerAnalyticsRepository(collection, fastify.databaseAvailability));
+    fastify.decorate('viewerAnalytics', viewerAnalyticsRepository(collection, fastify.databaseAvailability, windowMs(config)));
   },
   { name: 'viewer-analytics-repository', dependencies: ['mongodb', 'database-availability'] },
 );

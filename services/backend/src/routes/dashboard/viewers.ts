@@ -30,8 +30,9 @@ const viewers: FastifyPluginAsyncTypebox<ViewersOptions> = async (fastify, { win
     async (request) => {
       const auction = await fastify.authorization.auctionFor(request.user, request.params.id);
       const range = request.query.timeRange ?? 'all';
-      const since = range === 'all' ? undefined : new Date(Date.now() - TIME_RANGE_MS[range]);
-      const series = await viewerSeries(fastify.viewerAnalytics.windows(auction._id, since), { windowMs, maxPoints: MAX_VIEWER_POINTS });
+      const now = Date.now();
+      const within = range === 'all' ? undefined : { since: new Date(now - TIME_RANGE_MS[range]), until: new Date(now) };
+      const series = await viewerSeries(fastify.viewerAnalytics.windows(auction._id, within), { windowMs, maxPoints: MAX_VIEWER_POINTS });
       return {
         success: true as const,
         data: { enabled: auction.enableViewerAnalytics, downsampled: series.downsampled, bucketMs: series.bucketMs, snapshots: series.points },

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { ObjectId } from 'mongodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_VIEWER_POINTS, TIME_RANGES, type TimeRange, type ViewerAnalytics } from '@viewer-analytics/shared';
+import { ObjectId, type CommandStartedEvent } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { MAX_VIEWER_POINTS, snapshotKey, TIME_RANGES, type SnapshotDocument, type TimeRange, type ViewerAnalytics } from '@viewer-analytics/shared';
 import { ADMIN, bearer, buildApp, createAuction, database, dropAndClose, OWNER, STRANGER, testConfig } from '../../helper.js';
 
 const HOUR_MS = 3_600_000;
@@ -18,6 +18,16 @@ const REACH_MS: Record<TimeRange, number> = {
   '90d': 90 * DAY_MS,
 };
 
+/** The start of the window (a minute, the tests' window) that holds `at`. */
+const windowOf = (at: number): number => Math.floor(at / 60_000) * 60_000;
+
+/** The run's database, with every command of this client reported (to see what a request reads). */
+function monitoredUri(): string {
+  const uri = new URL(inject('mongoUri'));
+  uri.searchParams.set('monitorCommands', 'true');
+  return uri.toString();
+}
+
 const url = (auctionId: string, query = '') => `/api/v1/auctions/${auctionId}/analytics/viewers${query}`;
 
 describe('GET /api/v1/auctions/:id/analytics/viewers', () => {
@@ -25,16 +35,19 @@ describe('GET /api/v1/auctions/:id/analytics/viewers', () => {
   let auction: string;
   let other: string;
   const now = Date.now();
+  const commands: CommandStartedEvent[] = [];
 
   beforeAll(async () => {
-    app = await buildApp(testConfig(import.meta.filename));
+    app = await buildApp(testConfig(import.meta.filename, { MONGODB_URI: monitoredUri() }));
+    app.mongo.client.on('commandStarted', (event) => commands.push(event));
     auction = await createAuction(app);
     other = await createAuction(app);
-    // Inserted directly, newest first, to show the reply sorts them.
+    // Inserted directly in the ingest's layout, newest first, to show the reply sorts them.
     const documents = [other, auction].flatMap((id) =>
       AGES_MS.map((age, i) => ({
+        _id: snapshotKey(id, windowOf(now - age)),
         auction: new ObjectId(id),
-        timestamp: new Date(now - age),
+        timestamp: new Date(windowOf(now - age)),
         viewerCount: i,
         avgViewers: i,
         peakViewers: i,
@@ -44,7 +57,7 @@ describe('GET /api/v1/auctions/:id/analytics/viewers', () => {
         updatedAt: new Date(),
       })),
     );
-    await database(app).collection('vieweranalytics').insertMany(documents);
+    await database(app).collection<SnapshotDocument>('vieweranalytics').insertMany(documents);
   });
   afterAll(async () => {
     await dropAndClose(app);
@@ -58,7 +71,7 @@ describe('GET /api/v1/auctions/:id/analytics/viewers', () => {
     const { data } = reply.json<{ data: ViewerAnalytics }>();
     const expected = AGES_MS.filter((age) => age < REACH_MS[range])
       .sort((a, b) => b - a)
-      .map((age) => new Date(now - age).toISOString());
+      .map((age) => new Date(windowOf(now - age)).toISOString());
     expect(data).toMatchObject({ enabled: true, downsampled: false, bucketMs: 60_000 });
     expect(data.snapshots.map((snapshot) => snapshot.timestamp)).toEqual(expected);
   });
@@ -68,7 +81,7 @@ describe('GET /api/v1/auctions/:id/analytics/viewers', () => {
     const { data } = reply.json<{ data: { snapshots: ViewerAnalytics['snapshots'] } }>();
     expect(data.snapshots).toHaveLength(AGES_MS.length);
     expect(data.snapshots.at(-1)).toEqual({
-      timestamp: new Date(now - (AGES_MS[0] ?? 0)).toISOString(),
+      timestamp: new Date(windowOf(now - (AGES_MS[0] ?? 0))).toISOString(),
       viewerCount: 0,
       avgViewers: 0,
       peakViewers: 0,
@@ -83,6 +96,7 @@ describe('GET /api/v1/auctions/:id/analytics/viewers', () => {
     // One window per minute, the newest one an hour ago; every fifth one a partial window.
     const newest = Math.floor(now / 60_000) * 60_000 - HOUR_MS;
     const documents = Array.from({ length: windows }, (_, i) => ({
+      _id: snapshotKey(busy, newest - (windows - 1 - i) * 60_000),
       auction: new ObjectId(busy),
       timestamp: new Date(newest - (windows - 1 - i) * 60_000),
       viewerCount: i % 100,
@@ -93,7 +107,7 @@ describe('GET /api/v1/auctions/:id/analytics/viewers', () => {
       createdAt: new Date(),
       updatedAt: new Date(),
     }));
-    for (let i = 0; i < documents.length; i += 1_000) await database(app).collection('vieweranalytics').insertMany(documents.slice(i, i + 1_000));
+    for (let i = 0; i < documents.length; i += 1_000) await database(app).collection<SnapshotDocument>('vieweranalytics').insertMany(documents.slice(i, i + 1_000));
 
     const { data } = (await get(url(busy, '?timeRange=30d'))).json<{ data: ViewerAnalytics }>();
     expect(data.downsampled).toBe(true);
@@ -132,6 +146,24 @@ describe('GET /api/v1/auctions/:id/analytics/viewers', () => {
     expect(hour.snapshots.length).toBeGreaterThanOrEqual(inRange(answeredAt));
     expect(hour.snapshots.length).toBeLessThanOrEqual(inRange(askedAt));
     expect(inRange(askedAt)).toBeGreaterThan(200);
+  });
+
+  it('reads a range of up to 360 windows by key only, and a longer one with one range query', async () => {
+    const reads = (): Record<string, unknown>[] =>
+      commands
+        .filter((event) => event.commandName === 'find' && event.command['find'] === 'vieweranalytics')
+        .map((event) => event.command['filter'] as Record<string, unknown>);
+    commands.length = 0;
+    await get(url(auction, '?timeRange=6h'));
+    const byKey = reads();
+    // 6 hours of minutes: 360 windows, or 361 when the range starts on a minute.
+    expect(byKey.length).toBeGreaterThanOrEqual(360);
+    expect(byKey.length).toBeLessThanOrEqual(361);
+    for (const filter of byKey) expect(Object.keys(filter)).toEqual(['_id']);
+
+    commands.length = 0;
+    await get(url(auction, '?timeRange=24h'));
+    expect(reads()).toEqual([expect.objectContaining({ auction: new ObjectId(auction) })]);
   });
 
   it('says when analytics is off, and still returns what was stored before', async () => {

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import fc from 'fast-check';
 import { ObjectId, type Document } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_FUTURE_SKEW_MS, MAX_SAMPLES_PER_SNAPSHOT, MAX_VIEWER_COUNT, type BatchOutcome, type Snapshot } from '@viewer-analytics/shared';
+import { MAX_FUTURE_SKEW_MS, MAX_SAMPLES_PER_SNAPSHOT, MAX_VIEWER_COUNT, snapshotKey, type BatchOutcome, type Snapshot } from '@viewer-analytics/shared';
 import { buildApp, createAuction, database, dropAndClose, internalKey, testConfig, windowStart } from '../../../helper.js';
 
 /**
@@ -263,10 +263,11 @@ describe('snapshot ingest, property-based', () => {
 function checkInvariants(document: Document, enabled: readonly string[]): string {
   const { _id, auction, timestamp, viewerCount, avgViewers, peakViewers, minViewers, sampleCount, createdAt, updatedAt, ...rest } = document;
   expect(rest).toEqual({});
-  expect(_id).toBeInstanceOf(ObjectId);
   expect(auction).toBeInstanceOf(ObjectId);
   expect(enabled).toContain((auction as ObjectId).toHexString());
   for (const date of [timestamp, createdAt, updatedAt]) expect(date).toBeInstanceOf(Date);
+  // The key names the document's own auction and window.
+  expect(_id).toBe(snapshotKey((auction as ObjectId).toHexString(), (timestamp as Date).getTime()));
   for (const count of [viewerCount, peakViewers, minViewers, sampleCount]) {
     expect(Number.isInteger(count)).toBe(true);
     expect(count).toBeGreaterThanOrEqual(0);
