@@ -54,7 +54,9 @@ export async function startFerretDb(options: FerretDbOptions): Promise<Database>
 
   const child = spawn(
     FERRETDB_BINARY,
-    [`--listen-addr=127.0.0.1:${String(options.port ?? 0)}`, `--sqlite-url=file:${dataDir}/`, '--exit-on-stdin-eof'],
+    // synchronous=normal (with FerretDB's WAL): a commit survives FerretDB being killed, though
+    // not a power cut, and costs no fsync of its own; single inserts went from 162-334/s to 623/s.
+    [`--listen-addr=127.0.0.1:${String(options.port ?? 0)}`, `--sqlite-url=file:${dataDir}/?_pragma=synchronous(normal)`, '--exit-on-stdin-eof'],
     // stdin stays an open pipe: if this process dies, FerretDB sees EOF and exits too. Its own
     // process group: a terminal's Ctrl-C reaches only the parent, which stops it last, in order.
     { stdio: ['pipe', 'pipe', 'inherit'], detached: true },
