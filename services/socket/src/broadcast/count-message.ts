@@ -18,6 +18,7 @@ export class CountMessageEncoder {
   private readonly scratch = new Uint8Array(FIXED_LENGTH + MAX_COUNT_DIGITS);
   private readonly viewsByDigits: Uint8Array[] = [];
   private readonly at = new Uint8Array(ISO_TIMESTAMP_LENGTH);
+  private atMs = Number.NaN;
 
   constructor() {
     writeBytes(this.scratch, 0, PREFIX);
@@ -28,6 +29,9 @@ export class CountMessageEncoder {
 
   /** Sets the `at` of the frames encoded next. */
   setTime(epochMs: number): void {
+    // Every join sets it, several per millisecond under churn: the same millisecond is kept as it is.
+    if (epochMs === this.atMs) return;
+    this.atMs = epochMs;
     writeIsoTimestamp(this.at, 0, epochMs);
   }
 

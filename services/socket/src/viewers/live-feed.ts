@@ -103,9 +103,9 @@ export class LiveFeed {
     const rawId = req.getParameter(0);
     const key = req.getHeader('sec-websocket-key');
     const protocol = req.getHeader('sec-websocket-protocol');
-    const extensions = req.getHeader('sec-websocket-extensions');
     const accept = (data: ViewerData): void => {
-      res.upgrade(data, key, protocol, extensions, context);
+      // No extensions offered back: with compression off uWS negotiates none, so the header is not read.
+      res.upgrade(data, key, protocol, '', context);
     };
 
     const { directory, counts, slots, maxConnections } = this.options;
@@ -188,14 +188,15 @@ export class LiveFeed {
       return;
     }
     const { slots, counts, shown, broadcaster, encoder, metrics } = this.options;
-    const isNew = slots.slotOf(data.auctionId) < 0;
+    // One lookup of the id, not two: the auction took a slot when there are more of them after.
+    const live = slots.size;
     const slot = slots.acquire(data.auctionId);
     if (slot < 0) {
       metrics.rejected.at_capacity++;
       this.end(ws, CloseCode.tryAgainLater, 'too many live auctions');
       return;
     }
-    if (isNew) broadcaster.forget(slot);
+    if (slots.size > live) broadcaster.forget(slot);
     data.slot = slot;
     const local = counts.join(slot);
     const count = shown.countAt(slot);

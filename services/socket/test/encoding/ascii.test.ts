@@ -57,4 +57,21 @@ describe('CountMessageEncoder', () => {
       }),
     );
   });
+
+  it('stamps each frame with the last time set, whether or not it repeats the previous one', () => {
+    const slots = new AuctionSlots(1);
+    const slot = slots.acquire('665f1c2a9b1e8a0012345678');
+    const encoder = new CountMessageEncoder();
+    fc.assert(
+      // Small steps: repeats of the same millisecond (several joins in one) come often.
+      fc.property(fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 20 }), fc.integer({ min: 0, max: 4_102_444_800_000 }), (steps, start) => {
+        let at = start;
+        for (const step of steps) {
+          at += step;
+          encoder.setTime(at);
+          expect(JSON.parse(Buffer.from(encoder.encode(slots.idBytes, slot * 24, 1)).toString())).toHaveProperty('at', new Date(at).toISOString());
+        }
+      }),
+    );
+  });
 });
