@@ -77,7 +77,7 @@ async function main(): Promise<void> {
   );
   if (config.suites.has('socket')) {
     progress.step('building the churn generator (bench/loadgen, Go)');
-    buildLoadgen();
+    await buildLoadgen();
   }
   database = await startDatabase({
     log: (message) => {

@@ -4,12 +4,11 @@
  * was the limit. One process per load worker's source addresses, each with its own open-file
  * limit; each holds its share of the observers and runs its join/leave loops when told to.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, renameSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { REPO_ROOT } from '@viewer-analytics/devdb';
-import { exitCode, stopChild } from '@viewer-analytics/testkit';
+import { buildGoBinary, exitCode, stopChild } from '@viewer-analytics/testkit';
 import type { ChurnResult } from './messages.js';
 import type { Target } from './raw-viewer.js';
 
@@ -17,21 +16,9 @@ const MODULE_DIR = join(REPO_ROOT, 'bench', 'loadgen');
 /** Under bench/dist: git-ignored, next to the compiled TypeScript it goes with. */
 export const LOADGEN_BINARY = join(REPO_ROOT, 'bench', 'dist', 'loadgen');
 
-/**
- * `go build` every run: Go's build cache makes an unchanged source a fraction of a second, and a
- * changed one is never run stale. The module needs nothing but the standard library.
- */
-export function buildLoadgen(): void {
-  mkdirSync(dirname(LOADGEN_BINARY), { recursive: true });
-  const partial = `${LOADGEN_BINARY}.${String(process.pid)}.partial`;
-  const built = spawnSync('go', ['build', '-trimpath', '-o', partial, '.'], {
-    cwd: MODULE_DIR,
-    env: { ...process.env, GOFLAGS: '-buildvcs=false' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  if (built.error !== undefined) throw new Error(`building bench/loadgen needs Go (https://go.dev/dl/): ${built.error.message}`);
-  if (built.status !== 0) throw new Error(`building bench/loadgen failed: go build exited with ${String(built.status)} (output above)`);
-  renameSync(partial, LOADGEN_BINARY);
+/** `go build` every run: an unchanged source costs a fraction of a second, a changed one never runs stale. */
+export function buildLoadgen(): Promise<void> {
+  return buildGoBinary(MODULE_DIR, LOADGEN_BINARY, 'bench/loadgen');
 }
 
 export interface GoChurnOptions {

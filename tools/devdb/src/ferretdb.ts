@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { exitCode, stopChild } from '@viewer-analytics/testkit';
+import { buildGoBinary, exitCode, stopChild } from '@viewer-analytics/testkit';
 import type { Database } from './database.js';
 import { REPO_ROOT, TOOLS_DIR } from './paths.js';
 
@@ -31,20 +31,11 @@ export interface FerretDbOptions {
   readonly port?: number;
 }
 
-/** Builds the binary once; concurrent builders each write a temporary file and rename it. */
+/** Builds the binary once (per version of its sources). */
 export async function buildFerretDb(log: (message: string) => void): Promise<void> {
   if (existsSync(FERRETDB_BINARY)) return;
   log('building FerretDB 1.24.2 into .tools/bin (once; about two minutes on 2 cores)');
-  mkdirSync(dirname(FERRETDB_BINARY), { recursive: true });
-  const partial = `${FERRETDB_BINARY}.${String(process.pid)}.partial`;
-  const child = spawn('go', ['build', '-trimpath', '-o', partial, '.'], {
-    cwd: GO_MODULE_DIR,
-    env: { ...process.env, GOFLAGS: '-buildvcs=false' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const code = await exitCode(child);
-  if (code !== 0) throw new Error(`building FerretDB failed: go build exited with ${String(code)} (output above)`);
-  renameSync(partial, FERRETDB_BINARY);
+  await buildGoBinary(GO_MODULE_DIR, FERRETDB_BINARY, 'FerretDB');
 }
 
 export async function startFerretDb(options: FerretDbOptions): Promise<Database> {

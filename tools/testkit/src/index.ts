@@ -6,6 +6,7 @@ import { stopChild } from './child-process.js';
 
 export { dockerEngineAnswers, exitCode, isAlive, stopChild } from './child-process.js';
 export { configurationGaps } from './env-example.js';
+export { buildGoBinary } from './go-build.js';
 
 /** A TCP port free on loopback right now. */
 export function freePort(): Promise<number> {
