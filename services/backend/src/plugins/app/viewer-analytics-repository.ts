@@ -86,7 +86,7 @@ export async function createRetentionIndex(
   return 'plain';
 }
 
-/** Each window of the range that starts on a multiple of `windowMs`, found by its key, oldest first. */
+/** The auction's windows that start at `starts` (oldest first), found by key; those never stored are left out. */
 async function* windowsByKey(
   collection: Collection<SnapshotDocument>,
   guard: DatabaseAvailability['guard'],
