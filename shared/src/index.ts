@@ -8,3 +8,4 @@ export * from './schemas/ids.js';
 export * from './schemas/snapshot.js';
 export * from './schemas/stored-snapshot.js';
 export * from './shutdown.js';
+export * from './visitor-sketch.js';
