@@ -1,6 +1,7 @@
 import Type from 'typebox';
 import { ErrorCode, SuccessSchema } from './envelope.js';
 import { ObjectIdSchema } from './ids.js';
+import { VISITOR_SKETCH_MAX_BYTES, VisitorSketch } from '../visitor-sketch.js';
 
 /** The most samples one snapshot can hold: a minute of 5-second samples. */
 export const MAX_SAMPLES_PER_SNAPSHOT = 12;
@@ -33,6 +34,19 @@ const snapshotFields = {
     maximum: MAX_SAMPLES_PER_SNAPSHOT,
     description: 'Samples taken in the window (12 for a full minute)',
   }),
+  uniqueViewers: Type.Optional(
+    count('Distinct visitors seen in the window, whole cluster (may exceed peakViewers); must equal the estimate of visitorSketch when both are sent'),
+  ),
+  visitorSketch: Type.Optional(
+    Type.String({
+      // Standard base64 of at most VISITOR_SKETCH_MAX_BYTES bytes.
+      maxLength: 4 * Math.ceil(VISITOR_SKETCH_MAX_BYTES / 3),
+      pattern: '^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$',
+      contentEncoding: 'base64',
+      description:
+        "The window's visitor sketch (base64): the distinct visitors' salted 32-bit hashes while few, HyperLogLog registers beyond; mergeable into an auction's uniques over any range",
+    }),
+  ),
 };
 
 /** Body of the spec's single-snapshot route. */
@@ -134,6 +148,18 @@ export function snapshotInvariantViolation(
   if (viewerCount < min || viewerCount > peak) {
     return invalid('viewerCount', `viewerCount (${viewerCount}) must lie between minViewers (${min}) and peakViewers (${peak})`);
   }
+  if (snapshot.visitorSketch !== undefined) {
+    let sketch: VisitorSketch;
+    try {
+      sketch = VisitorSketch.fromBytes(decodeVisitorSketch(snapshot.visitorSketch));
+    } catch (error) {
+      return invalid('visitorSketch', `visitorSketch is corrupt: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const estimate = sketch.estimate();
+    if (snapshot.uniqueViewers !== undefined && snapshot.uniqueViewers !== estimate) {
+      return invalid('uniqueViewers', `uniqueViewers (${String(snapshot.uniqueViewers)}) must equal the estimate of visitorSketch (${String(estimate)})`);
+    }
+  }
   const at = Date.parse(snapshot.timestamp);
   if (Number.isNaN(at)) return invalid('timestamp', 'timestamp must be an ISO 8601 date-time');
   if (at > nowMs + MAX_FUTURE_SKEW_MS) {
@@ -147,4 +173,12 @@ export function snapshotInvariantViolation(
     return invalid('timestamp', `timestamp must start a window: a multiple of ${String(window.windowMs)} ms since 1970-01-01T00:00:00Z`);
   }
   return undefined;
+}
+
+/** The bytes of a `visitorSketch` (standard base64, as the schema's pattern admits); atob works in browsers and Node alike. */
+export function decodeVisitorSketch(base64: string): Uint8Array {
+  const text = atob(base64);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
 }

@@ -1,5 +1,5 @@
 // Types only: the driver is needed to compile, never at run time (the pages import this package too).
-import type { ObjectId } from 'mongodb';
+import type { Binary, ObjectId } from 'mongodb';
 
 /** The collection the backend stores snapshots in. */
 export const VIEWER_ANALYTICS_COLLECTION = 'vieweranalytics';
@@ -25,6 +25,10 @@ export interface SnapshotDocument {
   peakViewers: number;
   minViewers: number;
   sampleCount: number;
+  /** Distinct visitors in the window, whole cluster: the estimate of `visitors`. Absent in older snapshots. */
+  uniqueViewers?: number;
+  /** The window's VisitorSketch (its toBytes()), merged to count uniques over a range. Absent in older snapshots. */
+  visitors?: Binary;
   createdAt: Date;
   updatedAt: Date;
 }

@@ -1,8 +1,9 @@
-import { ObjectId } from 'mongodb';
+import { Binary, ObjectId } from 'mongodb';
 import fp from 'fastify-plugin';
 import { Compile } from 'typebox/compile';
 import {
   BatchSnapshotSchema,
+  decodeVisitorSketch,
   MAX_BATCH_SNAPSHOTS,
   SnapshotRejection,
   snapshotInvariantViolation,
@@ -13,6 +14,7 @@ import {
   type InvariantViolation,
   type Snapshot,
   type SnapshotWindowRules,
+  VisitorSketch,
 } from '@viewer-analytics/shared';
 import { windowMs, type BackendConfig } from '../../config.js';
 import { GroupCommit } from '../../group-commit.js';
@@ -60,9 +62,14 @@ function schemaProblem(index: number, item: unknown): InvalidSnapshot {
   return { index, code: SnapshotRejection.invalid, field, message };
 }
 
-/** Only the known fields, with real dates and ids: nothing else from the request reaches the database. */
+/**
+ * Only the known fields, with real dates, ids and bytes: nothing else from the request reaches the
+ * database. The sketch was checked (snapshotInvariantViolation); uniqueViewers comes from it when sent alone.
+ */
 function toDocument(snapshot: BatchSnapshot, auction: ObjectId, now: Date): SnapshotDocument {
   const timestamp = new Date(snapshot.timestamp);
+  const visitors = snapshot.visitorSketch === undefined ? undefined : decodeVisitorSketch(snapshot.visitorSketch);
+  const uniqueViewers = visitors === undefined ? snapshot.uniqueViewers : VisitorSketch.fromBytes(visitors).estimate();
   return {
     _id: snapshotKey(auction.toHexString(), timestamp.getTime()),
     auction,
@@ -72,6 +79,8 @@ function toDocument(snapshot: BatchSnapshot, auction: ObjectId, now: Date): Snap
     peakViewers: snapshot.peakViewers,
     minViewers: snapshot.minViewers,
     sampleCount: snapshot.sampleCount,
+    ...(uniqueViewers === undefined ? {} : { uniqueViewers }),
+    ...(visitors === undefined ? {} : { visitors: new Binary(visitors) }),
     createdAt: now,
     updatedAt: now,
   };

@@ -50,6 +50,14 @@ describe('POST /api/v1/auctions/:id/analytics/snapshot', () => {
     expect(document).toMatchObject({ viewerCount: 475, avgViewers: 444.5, peakViewers: 475, minViewers: 420, sampleCount: 12 });
   });
 
+  it('stores the window\'s unique viewers and visitor sketch', async () => {
+    const visitorSketch = Buffer.from([1, 0, 0, 0, 1, 0, 0, 0, 2]).toString('base64');
+    expect((await post(enabled, snapshot({ uniqueViewers: 2, visitorSketch }))).statusCode).toBe(201);
+    const document = await stored().findOne();
+    expect(document).toMatchObject({ uniqueViewers: 2 });
+    expect(Buffer.from((document?.['visitors'] as { buffer: Uint8Array }).buffer).toString('base64')).toBe(visitorSketch);
+  });
+
   it('stores a retry once: the second is 200 stored:false, reason duplicate', async () => {
     const sent = snapshot();
     expect((await post(enabled, sent)).statusCode).toBe(201);

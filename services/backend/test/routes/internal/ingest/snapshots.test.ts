@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { ObjectId } from 'mongodb';
+import { Binary, ObjectId } from 'mongodb';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MAX_BATCH_SNAPSHOTS, type BatchOutcome, type BatchSnapshot, type InvalidSnapshot } from '@viewer-analytics/shared';
+import { MAX_BATCH_SNAPSHOTS, VisitorSketch, type BatchOutcome, type BatchSnapshot, type InvalidSnapshot } from '@viewer-analytics/shared';
 import { applyInvalid, INVALID_SNAPSHOTS } from '../../../fixtures/invalid-snapshots.js';
 import { buildApp, createAuction, database, dropAndClose, internalKey, snapshot, testConfig, windowStart } from '../../../helper.js';
 
@@ -141,6 +142,46 @@ describe('POST /api/v1/analytics/snapshots', () => {
       expect(reply.statusCode).toBe(200);
       expect(reply.json<{ data: BatchOutcome }>().data).toMatchObject({ stored: 0, invalid: [{ index: 0, code: 'INVALID_SNAPSHOT' }, { index: 1, code: 'SNAPSHOT_IN_FUTURE' }] });
     });
+  });
+
+  it('stores the uniques and the visitor sketch as bytes, fills uniqueViewers from a sketch sent alone, and keeps old snapshots valid', async () => {
+    const small = new VisitorSketch();
+    [5, 1, 9].forEach((hash) => small.add(hash));
+    const large = new VisitorSketch();
+    // Well-mixed distinct hashes, as the socket server's HMACs are.
+    for (let i = 0; i < 3_000; i++) large.add(createHash('sha256').update(String(i)).digest().readUInt32BE(0));
+    const sketch = (of: VisitorSketch) => Buffer.from(of.toBytes()).toString('base64');
+    const [a = '', b = '', c = '', d = ''] = enabled;
+    const reply = await post({
+      snapshots: [
+        { auctionId: a, ...snapshot({ uniqueViewers: 3, visitorSketch: sketch(small) }) },
+        { auctionId: b, ...snapshot({ visitorSketch: sketch(large) }) },
+        { auctionId: c, ...snapshot({ uniqueViewers: 7 }) },
+        { auctionId: d, ...snapshot() },
+      ],
+    });
+    expect(reply.json()).toEqual(outcome({ stored: 4 }));
+    const byAuction = async (id: string) => stored().findOne({ auction: new ObjectId(id) });
+    const first = await byAuction(a);
+    expect(first?.['uniqueViewers']).toBe(3);
+    expect(first?.['visitors']).toBeInstanceOf(Binary);
+    expect(VisitorSketch.fromBytes((first?.['visitors'] as Binary).buffer).toBytes()).toEqual(small.toBytes());
+    const second = await byAuction(b);
+    expect(second?.['uniqueViewers']).toBe(large.estimate());
+    expect(Math.abs(large.estimate() / 3_000 - 1)).toBeLessThan(3 * VisitorSketch.RELATIVE_STANDARD_ERROR);
+    expect((second?.['visitors'] as Binary).length()).toBe(large.toBytes().length);
+    expect(await byAuction(c)).toMatchObject({ uniqueViewers: 7 });
+    expect(await byAuction(c)).not.toHaveProperty('visitors');
+    const old = await byAuction(d);
+    expect(old).not.toHaveProperty('uniqueViewers');
+    expect(old).not.toHaveProperty('visitors');
+  });
+
+  it('refuses a visitorSketch longer than any sketch can be', async () => {
+    const reply = await post({ snapshots: [{ auctionId: enabled[0], ...snapshot({ visitorSketch: 'A'.repeat(5_468) }) }] });
+    expect(reply.json<{ data: BatchOutcome }>().data.invalid).toEqual([
+      { index: 0, code: 'INVALID_SNAPSHOT', field: 'visitorSketch', message: expect.stringMatching(/^visitorSketch must not have more than 5464 characters/) as string },
+    ]);
   });
 
   it('takes the window length from SAMPLE_INTERVAL_MS × SAMPLES_PER_SNAPSHOT', async () => {
