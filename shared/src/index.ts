@@ -5,6 +5,7 @@ export * from './schemas/auction.js';
 export * from './schemas/auth.js';
 export * from './schemas/envelope.js';
 export * from './schemas/ids.js';
+export * from './schemas/insights.js';
 export * from './schemas/snapshot.js';
 export * from './schemas/stored-snapshot.js';
 export * from './shutdown.js';

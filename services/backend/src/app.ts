@@ -106,7 +106,7 @@ async function app(fastify: FastifyInstance, { config }: AppOptions): Promise<vo
   await fastify.register(operations, { logLevel: operationsLogLevel(config.LOG_LEVEL) });
   await fastify.register(pages, { socketUrl: config.PUBLIC_SOCKET_URL });
   await fastify.register(internal, { prefix: '/api/v1' });
-  await fastify.register(dashboard, { prefix: '/api/v1', windowMs: windowMs(config) });
+  await fastify.register(dashboard, { prefix: '/api/v1', windowMs: windowMs(config), sampleIntervalMs: config.SAMPLE_INTERVAL_MS });
 }
 
 export default fp(app, { name: 'viewer-analytics-backend' });

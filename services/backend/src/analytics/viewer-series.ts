@@ -1,4 +1,4 @@
-import type { ViewerPoint } from '@viewer-analytics/shared';
+import { VisitorSketch, type ViewerPoint, type ViewerSummary } from '@viewer-analytics/shared';
 
 /** What a stored window contributes to the series. */
 export interface SeriesWindow {
@@ -8,6 +8,10 @@ export interface SeriesWindow {
   readonly peakViewers: number;
   readonly minViewers: number;
   readonly sampleCount: number;
+  /** The window's distinct visitors (older snapshots have none). */
+  readonly uniqueViewers?: number;
+  /** The window's serialized VisitorSketch: what ranges merge into their uniques. */
+  readonly visitors?: { value(): Uint8Array } | Uint8Array;
 }
 
 export interface ViewerSeries {
@@ -15,6 +19,16 @@ export interface ViewerSeries {
   readonly bucketMs: number;
   readonly downsampled: boolean;
   readonly points: ViewerPoint[];
+  /** Over every window of the range, not the points. */
+  readonly summary: ViewerSummary;
+}
+
+export interface SeriesOptions {
+  /** The snapshot window: the finest resolution of the series. */
+  readonly windowMs: number;
+  readonly maxPoints: number;
+  /** One sample counts its viewers for this long: what turns samples into viewer-minutes. */
+  readonly sampleIntervalMs: number;
 }
 
 interface Bucket {
@@ -25,6 +39,27 @@ interface Bucket {
   peakViewers: number;
   minViewers: number;
   sampleCount: number;
+  /** Union of the windows' visitor sketches; null while none of them had one. */
+  visitors: VisitorSketch | null;
+}
+
+/** The window's visitor sketch, if it has one. */
+export function windowSketch(window: Pick<SeriesWindow, 'visitors'>): VisitorSketch | null {
+  const { visitors } = window;
+  if (visitors === undefined) return null;
+  return VisitorSketch.fromBytes(visitors instanceof Uint8Array ? visitors : visitors.value());
+}
+
+/** `into` ∪ `from`, either of them possibly absent. */
+function union(into: VisitorSketch | null, from: VisitorSketch | null): VisitorSketch | null {
+  if (from === null) return into;
+  if (into === null) {
+    const copy = new VisitorSketch();
+    copy.merge(from);
+    return copy;
+  }
+  into.merge(from);
+  return into;
 }
 
 function merge(into: Bucket, from: Omit<Bucket, 'start' | 'timestamp'>): void {
@@ -33,21 +68,74 @@ function merge(into: Bucket, from: Omit<Bucket, 'start' | 'timestamp'>): void {
   into.peakViewers = Math.max(into.peakViewers, from.peakViewers);
   into.minViewers = Math.min(into.minViewers, from.minViewers);
   into.sampleCount += from.sampleCount;
+  into.visitors = union(into.visitors, from.visitors);
 }
 
 /** Averages travel with four decimals, like the snapshots the socket server sends. */
-const round4 = (value: number): number => Math.round(value * 10_000) / 10_000;
+export const round4 = (value: number): number => Math.round(value * 10_000) / 10_000;
+
+/** Watch time of `samples` samples: each sample counts its viewers for one sample interval. */
+export const viewerMinutes = (weightedSum: number, sampleIntervalMs: number): number => round4((weightedSum * sampleIntervalMs) / 60_000);
+
+/** Running figures of a whole range, window by window (oldest first). */
+export class RangeSummary {
+  private snapshots = 0;
+  private peakViewers = 0;
+  private peakAt: Date | null = null;
+  private minViewers = Infinity;
+  private weightedSum = 0;
+  private samples = 0;
+  private first: Date | null = null;
+  private last: Date | null = null;
+  private visitors: VisitorSketch | null = null;
+
+  constructor(private readonly options: Pick<SeriesOptions, 'windowMs' | 'sampleIntervalMs'>) {}
+
+  add(window: SeriesWindow, sketch: VisitorSketch | null): void {
+    this.snapshots += 1;
+    // Strictly larger: the first window holding the peak keeps it.
+    if (this.peakAt === null || window.peakViewers > this.peakViewers) {
+      this.peakViewers = window.peakViewers;
+      this.peakAt = window.timestamp;
+    }
+    this.minViewers = Math.min(this.minViewers, window.minViewers);
+    this.weightedSum += window.avgViewers * window.sampleCount;
+    this.samples += window.sampleCount;
+    this.first ??= window.timestamp;
+    this.last = window.timestamp;
+    this.visitors = union(this.visitors, sketch);
+  }
+
+  result(): ViewerSummary {
+    const minutes = viewerMinutes(this.weightedSum, this.options.sampleIntervalMs);
+    const uniqueViewers = this.visitors?.estimate() ?? null;
+    return {
+      snapshots: this.snapshots,
+      peakViewers: this.peakViewers,
+      peakAt: this.peakAt?.toISOString() ?? null,
+      avgViewers: this.samples === 0 ? 0 : round4(this.weightedSum / this.samples),
+      minViewers: this.snapshots === 0 ? 0 : this.minViewers,
+      durationMs: this.first === null || this.last === null ? 0 : this.last.getTime() + this.options.windowMs - this.first.getTime(),
+      viewerMinutes: minutes,
+      uniqueViewers,
+      avgWatchMinutes: uniqueViewers === null || uniqueViewers === 0 ? null : round4(minutes / uniqueViewers),
+    };
+  }
+}
 
 /**
  * Folds windows (oldest first) into at most `maxPoints` points without holding more than that,
  * in one pass: one point per window while they fit; whenever they do not, buckets twice as long
  * (aligned to multiples of their length since the epoch, so two buckets merge into one), the
  * points so far merged into them. Merging: peak the largest, minimum the smallest, average
- * weighted by samples, viewerCount the last window's, samples summed.
+ * weighted by samples, viewerCount the last window's, samples summed, visitor sketches united.
+ * The range's summary is taken in the same pass, from the windows themselves.
  */
-export async function viewerSeries(windows: AsyncIterable<SeriesWindow>, { windowMs, maxPoints }: { windowMs: number; maxPoints: number }): Promise<ViewerSeries> {
+export async function viewerSeries(windows: AsyncIterable<SeriesWindow>, options: SeriesOptions): Promise<ViewerSeries> {
+  const { windowMs, maxPoints, sampleIntervalMs } = options;
   let bucketMs = windowMs;
   const buckets: Bucket[] = [];
+  const summary = new RangeSummary(options);
 
   const add = (bucket: Bucket): void => {
     const start = Math.floor(bucket.timestamp.getTime() / bucketMs);
@@ -57,6 +145,8 @@ export async function viewerSeries(windows: AsyncIterable<SeriesWindow>, { windo
   };
 
   for await (const window of windows) {
+    const sketch = windowSketch(window);
+    summary.add(window, sketch);
     add({
       start: 0,
       timestamp: window.timestamp,
@@ -65,6 +155,8 @@ export async function viewerSeries(windows: AsyncIterable<SeriesWindow>, { windo
       peakViewers: window.peakViewers,
       minViewers: window.minViewers,
       sampleCount: window.sampleCount,
+      // The bucket owns the window's sketch: the summary merged a copy of it, never it.
+      visitors: sketch,
     });
     while (buckets.length > maxPoints) {
       bucketMs *= 2;
@@ -82,6 +174,9 @@ export async function viewerSeries(windows: AsyncIterable<SeriesWindow>, { windo
       peakViewers: bucket.peakViewers,
       minViewers: bucket.minViewers,
       sampleCount: bucket.sampleCount,
+      viewerMinutes: viewerMinutes(bucket.weightedSum, sampleIntervalMs),
+      ...(bucket.visitors === null ? {} : { uniqueViewers: bucket.visitors.estimate() }),
     })),
+    summary: summary.result(),
   };
 }

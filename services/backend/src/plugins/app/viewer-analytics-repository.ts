@@ -53,7 +53,17 @@ export const PURGE_CHUNK = 20_000;
  * still cost milliseconds.
  */
 export const KEYED_READ_WINDOWS = 360;
-const SERIES_PROJECTION = { _id: 0, timestamp: 1, viewerCount: 1, avgViewers: 1, peakViewers: 1, minViewers: 1, sampleCount: 1 } as const;
+const SERIES_PROJECTION = {
+  _id: 0,
+  timestamp: 1,
+  viewerCount: 1,
+  avgViewers: 1,
+  peakViewers: 1,
+  minViewers: 1,
+  sampleCount: 1,
+  uniqueViewers: 1,
+  visitors: 1,
+} as const;
 
 /** What managing the retention index needs of a collection. */
 export interface IndexedCollection {

@@ -11,7 +11,7 @@ import viewers, { type ViewersOptions } from './viewers.js';
  * budget (429): the hooks are the group's, not the route's. Which auction a user may reach is
  * each route's business (fastify.authorization).
  */
-const dashboard: FastifyPluginAsyncTypebox<ViewersOptions> = async (fastify, { windowMs }) => {
+const dashboard: FastifyPluginAsyncTypebox<ViewersOptions> = async (fastify, { windowMs, sampleIntervalMs }) => {
   fastify.addHook('onRequest', fastify.authenticate);
   // After authentication, so the budget is the user's rather than the IP's.
   fastify.addHook('preValidation', fastify.limitDashboardCaller);
@@ -19,7 +19,7 @@ const dashboard: FastifyPluginAsyncTypebox<ViewersOptions> = async (fastify, { w
 
   await fastify.register(auctions);
   await fastify.register(settings);
-  await fastify.register(viewers, { windowMs });
+  await fastify.register(viewers, { windowMs, sampleIntervalMs });
 };
 
 export default dashboard;

@@ -1,7 +1,17 @@
 import type { FastifyInstance } from 'fastify';
-import { ObjectId, type CommandStartedEvent } from 'mongodb';
+import { Binary, ObjectId, type CommandStartedEvent } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { MAX_VIEWER_POINTS, snapshotKey, TIME_RANGES, type SnapshotDocument, type TimeRange, type ViewerAnalytics } from '@viewer-analytics/shared';
+import {
+  MAX_VIEWER_POINTS,
+  snapshotKey,
+  TIME_RANGES,
+  VIEWER_CSV_COLUMNS,
+  VisitorSketch,
+  type SnapshotDocument,
+  type TimeRange,
+  type ViewerAnalytics,
+  type ViewerPoint,
+} from '@viewer-analytics/shared';
 import { ADMIN, bearer, buildApp, createAuction, database, dropAndClose, OWNER, STRANGER, testConfig } from '../../helper.js';
 
 const HOUR_MS = 3_600_000;
@@ -87,6 +97,7 @@ describe('GET /api/v1/auctions/:id/analytics/viewers', () => {
       peakViewers: 0,
       minViewers: 0,
       sampleCount: 12,
+      viewerMinutes: 0,
     });
   });
 
@@ -133,8 +144,26 @@ describe('GET /api/v1/auctions/:id/analytics/viewers', () => {
         peakViewers: Math.max(...bucket.map((document) => document.peakViewers)),
         minViewers: Math.min(...bucket.map((document) => document.minViewers)),
         sampleCount: samples,
+        // The tests' samples are 5 s apart.
+        viewerMinutes: Math.round(((weighted * 5_000) / 60_000) * 10_000) / 10_000,
       });
     }
+
+    // The summary is taken from every window, not from the points.
+    const allSamples = documents.reduce((sum, document) => sum + document.sampleCount, 0);
+    const allWeighted = documents.reduce((sum, document) => sum + document.avgViewers * document.sampleCount, 0);
+    const peak = Math.max(...documents.map((document) => document.peakViewers));
+    expect(data.summary).toEqual({
+      snapshots: windows,
+      peakViewers: peak,
+      peakAt: documents.find((document) => document.peakViewers === peak)?.timestamp.toISOString(),
+      avgViewers: Math.round((allWeighted / allSamples) * 10_000) / 10_000,
+      minViewers: 0,
+      durationMs: windows * 60_000,
+      viewerMinutes: Math.round(((allWeighted * 5_000) / 60_000) * 10_000) / 10_000,
+      uniqueViewers: null,
+      avgWatchMinutes: null,
+    });
 
     // A range that holds fewer windows is not merged.
     // The route reads its clock when the request arrives: bracket that moment, since a minute may turn in between.
@@ -203,5 +232,190 @@ describe('GET /api/v1/auctions/:id/analytics/viewers', () => {
     const reply = await app.inject({ method: 'GET', url: url(auction) });
     expect(reply.statusCode).toBe(401);
     expect(reply.json()).toMatchObject({ error: { code: 'UNAUTHORIZED' } });
+  });
+});
+
+describe('GET /api/v1/auctions/:id/analytics/viewers: from/to ranges, summaries and CSV', () => {
+  let app: FastifyInstance;
+  let auction: string;
+  /** Ten consecutive minutes two days ago; the window at index i has i + 1 viewers on average. */
+  const base = windowOf(Date.now() - 2 * DAY_MS);
+  const at = (i: number): string => new Date(base + i * 60_000).toISOString();
+  /** Visitors of window i: hashes i+1 … i+3, so that neighbours share two. */
+  const sketchOf = (i: number): VisitorSketch => {
+    const sketch = new VisitorSketch();
+    for (const hash of [i + 1, i + 2, i + 3]) sketch.add(hash);
+    return sketch;
+  };
+
+  beforeAll(async () => {
+    app = await buildApp(testConfig(`${import.meta.filename}-ranges`));
+    auction = await createAuction(app);
+    const documents = Array.from({ length: 10 }, (_, i) => ({
+      _id: snapshotKey(auction, base + i * 60_000),
+      auction: new ObjectId(auction),
+      timestamp: new Date(base + i * 60_000),
+      viewerCount: i,
+      avgViewers: i + 1,
+      peakViewers: i === 4 || i === 6 ? 50 : i + 2,
+      minViewers: i,
+      sampleCount: i === 9 ? 6 : 12,
+      // Windows 0-4 were stored before visitor sketches existed.
+      ...(i < 5 ? {} : { uniqueViewers: 3, visitors: new Binary(sketchOf(i).toBytes()) }),
+      createdAt: new Date(),
+      updatedAt: new Date(),
+    }));
+    await database(app).collection<SnapshotDocument>('vieweranalytics').insertMany(documents);
+  });
+  afterAll(async () => {
+    await dropAndClose(app);
+  });
+
+  const get = (query: string, headers: Record<string, string> = {}, claims = OWNER) =>
+    app.inject({ method: 'GET', url: url(auction, query), headers: { ...bearer(app, claims), ...headers } });
+  const json = async (query: string): Promise<ViewerAnalytics> => {
+    const reply = await get(query);
+    expect(reply.statusCode).toBe(200);
+    return reply.json<{ data: ViewerAnalytics }>().data;
+  };
+
+  /** The CSV's rows as points (the JSON API's shape), checking the header on the way. */
+  function parseCsv(body: string): ViewerPoint[] {
+    const [header, ...rows] = body.split('\r\n');
+    expect(header).toBe(VIEWER_CSV_COLUMNS.join(','));
+    expect(rows.pop()).toBe(''); // the last row ends with a line break too
+    return rows.map((row) => {
+      const cells = row.split(',');
+      expect(cells).toHaveLength(VIEWER_CSV_COLUMNS.length);
+      const [timestamp = '', ...numbers] = cells;
+      const [viewerCount, avgViewers, peakViewers, minViewers, sampleCount, viewerMinutes, uniqueViewers] = numbers.map((cell) => (cell === '' ? undefined : Number(cell)));
+      return {
+        timestamp,
+        viewerCount: viewerCount ?? NaN,
+        avgViewers: avgViewers ?? NaN,
+        peakViewers: peakViewers ?? NaN,
+        minViewers: minViewers ?? NaN,
+        sampleCount: sampleCount ?? NaN,
+        viewerMinutes: viewerMinutes ?? NaN,
+        ...(uniqueViewers === undefined ? {} : { uniqueViewers }),
+      };
+    });
+  }
+
+  it('takes from (inclusive) and to (exclusive), by key for a short range and by range query for a long one', async () => {
+    const short = await json(`?from=${at(2)}&to=${at(8)}`);
+    expect(short.snapshots.map((point) => point.timestamp)).toEqual([2, 3, 4, 5, 6, 7].map(at));
+    // 30 days around them: more than 360 windows, read with one range query.
+    const long = await json(`?from=${new Date(base - 15 * DAY_MS).toISOString()}&to=${new Date(base + 15 * DAY_MS).toISOString()}`);
+    expect(long.snapshots.map((point) => point.timestamp)).toEqual(Array.from({ length: 10 }, (_, i) => at(i)));
+    // Not on a window boundary: the windows starting within.
+    const odd = await json(`?from=${new Date(base + 90_000).toISOString()}&to=${new Date(base + 150_000).toISOString()}`);
+    expect(odd.snapshots.map((point) => point.timestamp)).toEqual([at(2)]);
+  });
+
+  it("summarises the range: peak and its first moment, sample-weighted average, minimum, duration, viewer-minutes, uniques and watch time", async () => {
+    const { summary, snapshots } = await json(`?from=${at(3)}&to=${at(10)}`);
+    // Windows 3-9: averages 4..10 over 12 samples each, but window 9 has 6.
+    const weighted = [4, 5, 6, 7, 8, 9].reduce((sum, avg) => sum + avg * 12, 0) + 10 * 6;
+    const minutes = (weighted * 5_000) / 60_000;
+    expect(summary).toEqual({
+      snapshots: 7,
+      peakViewers: 50,
+      peakAt: at(4), // window 6 holds 50 too, later
+      avgViewers: Math.round((weighted / 78) * 10_000) / 10_000,
+      minViewers: 3,
+      durationMs: 7 * 60_000,
+      viewerMinutes: minutes,
+      uniqueViewers: 7, // windows 5-9 saw hashes 6 … 12
+      avgWatchMinutes: Math.round((minutes / 7) * 10_000) / 10_000,
+    });
+    expect(snapshots.map((point) => point.uniqueViewers)).toEqual([undefined, undefined, 3, 3, 3, 3, 3]);
+    expect(snapshots.reduce((sum, point) => sum + point.viewerMinutes, 0)).toBeCloseTo(minutes, 9);
+  });
+
+  it('summarises an empty range as zeros and nulls', async () => {
+    const { summary, snapshots } = await json(`?from=${at(20)}&to=${at(30)}`);
+    expect(snapshots).toEqual([]);
+    expect(summary).toEqual({
+      snapshots: 0,
+      peakViewers: 0,
+      peakAt: null,
+      avgViewers: 0,
+      minViewers: 0,
+      durationMs: 0,
+      viewerMinutes: 0,
+      uniqueViewers: null,
+      avgWatchMinutes: null,
+    });
+  });
+
+  it.each([
+    ['from without to', `?from=${at(2)}`, 'querystring/to: is required with from'],
+    ['to without from', `?to=${at(2)}`, 'querystring/from: is required with to'],
+    ['to before from', `?from=${at(3)}&to=${at(2)}`, 'querystring/to: must be later than from'],
+    ['to equal to from', `?from=${at(3)}&to=${at(3)}`, 'querystring/to: must be later than from'],
+    ['timeRange with from and to', `?timeRange=24h&from=${at(2)}&to=${at(3)}`, 'querystring/timeRange: is not allowed with from and to'],
+    ['a from that is not a date-time', '?from=yesterday&to=2026-01-01T00:00:00Z', 'querystring/from: must match format "date-time"'],
+    ['an unknown format', '?format=xml', 'querystring/format: must be one of json, csv'],
+  ])('answers %s with 400', async (_name, query, message) => {
+    const reply = await get(query);
+    expect(reply.statusCode).toBe(400);
+    expect(reply.json()).toEqual({ success: false, error: { code: 'VALIDATION_ERROR', message } });
+  });
+
+  it('exports a range as CSV that parses back to the points the JSON API gives for it', async () => {
+    for (const range of [`from=${at(0)}&to=${at(10)}`, `from=${at(3)}&to=${at(7)}`, 'timeRange=7d', '']) {
+      const reply = await get(`?format=csv&${range}`);
+      expect(reply.statusCode).toBe(200);
+      expect(reply.headers['content-type']).toBe('text/csv; charset=utf-8');
+      expect(reply.headers['content-disposition']).toBe(`attachment; filename="auction-${auction}-viewers.csv"`);
+      const { snapshots } = await json(`?${range}`);
+      expect(snapshots.length).toBeGreaterThan(0);
+      expect(parseCsv(reply.body)).toEqual(snapshots);
+    }
+  });
+
+  it('answers Accept: text/csv with the same CSV, unless format=json says otherwise', async () => {
+    const range = `from=${at(0)}&to=${at(10)}`;
+    const byFormat = await get(`?format=csv&${range}`);
+    const byAccept = await get(`?${range}`, { accept: 'application/json;q=0.5, text/csv' });
+    expect(byAccept.headers['content-type']).toBe('text/csv; charset=utf-8');
+    expect(byAccept.body).toBe(byFormat.body);
+    const json = await get(`?format=json&${range}`, { accept: 'text/csv' });
+    expect(json.headers['content-type']).toMatch(/^application\/json/);
+  });
+
+  it('exports an empty range as the header alone, and still answers errors as JSON', async () => {
+    expect((await get(`?format=csv&from=${at(20)}&to=${at(30)}`)).body).toBe(`${VIEWER_CSV_COLUMNS.join(',')}\r\n`);
+    const forbidden = await get(`?format=csv&from=${at(0)}&to=${at(10)}`, {}, STRANGER);
+    expect(forbidden.statusCode).toBe(403);
+    expect(forbidden.json()).toMatchObject({ success: false, error: { code: 'FORBIDDEN' } });
+  });
+
+  it('streams every stored window of a long range, never merged', async () => {
+    const busy = await createAuction(app);
+    const newest = windowOf(Date.now()) - 3 * DAY_MS;
+    const count = 2 * MAX_VIEWER_POINTS + 11;
+    const documents = Array.from({ length: count }, (_, i) => ({
+      _id: snapshotKey(busy, newest - i * 60_000),
+      auction: new ObjectId(busy),
+      timestamp: new Date(newest - i * 60_000),
+      viewerCount: i % 7,
+      avgViewers: (i % 7) + 0.25,
+      peakViewers: (i % 7) + 1,
+      minViewers: i % 7,
+      sampleCount: 12,
+      createdAt: new Date(),
+      updatedAt: new Date(),
+    }));
+    await database(app).collection<SnapshotDocument>('vieweranalytics').insertMany(documents);
+    const reply = await app.inject({ method: 'GET', url: url(busy, '?timeRange=30d&format=csv'), headers: bearer(app, OWNER) });
+    const rows = parseCsv(reply.body);
+    expect(rows).toHaveLength(count);
+    expect(rows.map((row) => row.timestamp)).toEqual(documents.map((document) => document.timestamp.toISOString()).reverse());
+    const { data } = (await app.inject({ method: 'GET', url: url(busy, '?timeRange=30d'), headers: bearer(app, OWNER) })).json<{ data: ViewerAnalytics }>();
+    expect(data.downsampled).toBe(true);
+    expect(data.summary.snapshots).toBe(count);
+    expect(rows.reduce((sum, row) => sum + row.viewerMinutes, 0)).toBeCloseTo(data.summary.viewerMinutes, 6);
   });
 });
