@@ -1,4 +1,4 @@
-import type { ErrorResponse } from '@viewer-analytics/shared';
+import type { ErrorResponse, TokenClaims } from '@viewer-analytics/shared';
 
 const TOKEN_KEY = 'viewer-analytics:token';
 
@@ -25,7 +25,23 @@ export function takeToken(): string | undefined {
   return sessionStorage.getItem(TOKEN_KEY) ?? undefined;
 }
 
-export async function api<T>(path: string, token: string | undefined, init: RequestInit = {}): Promise<T> {
+/**
+ * The token's claims, read without checking its signature: only to choose what the page offers
+ * (an admin's owner filter). The API checks the token on every call.
+ */
+export function tokenClaims(token: string | undefined): TokenClaims | undefined {
+  const payload = token?.split('.')[1];
+  if (payload === undefined) return undefined;
+  try {
+    const claims = JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/'))) as Partial<TokenClaims>;
+    return typeof claims.sub === 'string' && typeof claims.role === 'string' ? { sub: claims.sub, role: claims.role } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The response, or an ApiError when the backend cannot be reached or answers with an error. */
+async function request(path: string, token: string | undefined, init: RequestInit): Promise<Response> {
   const headers = new Headers(init.headers);
   if (token !== undefined) headers.set('authorization', `Bearer ${token}`);
   if (init.body !== undefined) headers.set('content-type', 'application/json');
@@ -35,9 +51,34 @@ export async function api<T>(path: string, token: string | undefined, init: Requ
   } catch {
     throw new ApiError(0, 'The backend cannot be reached right now. Try Refresh in a moment.');
   }
-  const body = (await response.json().catch(() => undefined)) as { data: T } | ErrorResponse | undefined;
-  if (response.ok && body !== undefined && 'data' in body) return body.data;
-  throw new ApiError(response.status, explain(response.status, body !== undefined && 'error' in body ? body.error.message : ''));
+  if (response.ok) return response;
+  const body = (await response.json().catch(() => undefined)) as ErrorResponse | undefined;
+  throw new ApiError(response.status, explain(response.status, body?.error.message ?? ''));
+}
+
+export async function api<T>(path: string, token: string | undefined, init: RequestInit = {}): Promise<T> {
+  const response = await request(path, token, init);
+  const body = (await response.json().catch(() => undefined)) as { data: T } | undefined;
+  if (body !== undefined && 'data' in body) return body.data;
+  throw new ApiError(response.status, explain(500, ''));
+}
+
+/**
+ * Fetches a file with the token and hands it to the browser as a download: a plain link cannot
+ * send the Authorization header, so the body goes through a Blob URL.
+ */
+export async function download(path: string, token: string | undefined, fallbackName: string): Promise<void> {
+  const response = await request(path, token, {});
+  const name = /filename="([^"]+)"/.exec(response.headers.get('content-disposition') ?? '')?.[1] ?? fallbackName;
+  const url = URL.createObjectURL(await response.blob());
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = name;
+  link.click();
+  // The click starts the download synchronously; the URL is no longer needed after this task.
+  setTimeout(() => {
+    URL.revokeObjectURL(url);
+  }, 0);
 }
 
 function explain(status: number, serverMessage: string): string {

@@ -1,33 +1,33 @@
-import type { Auction, AuctionSettings, TimeRange, ViewerAnalytics, ViewerPoint } from '@viewer-analytics/shared';
-import { api, ApiError, takeToken } from './api-client.js';
+import type { Auction, AuctionSettings, TimeRange, ViewerAnalytics, ViewerPoint, ViewerSummary } from '@viewer-analytics/shared';
+import { api, ApiError, download, takeToken } from './api-client.js';
+import { element } from './dom.js';
+import { formatDuration, formatMinutes, formatMoment, formatNumber, formatWhole } from './format.js';
 import { auctionIdFromPath } from './page-config.js';
-import { drawTrendChart } from './trend-chart.js';
-import { formatDuration, viewerStats } from './viewer-stats.js';
+import { drawViewerChart, type ViewerChart } from './trend-chart.js';
 
 const TREND_ROWS = 20;
 const auctionId = auctionIdFromPath();
 const token = takeToken();
 const base = `/api/v1/auctions/${encodeURIComponent(auctionId)}`;
 
-function element<T extends Element>(id: string, type: new () => T): T {
-  const found = document.getElementById(id);
-  if (!(found instanceof type)) throw new Error(`the page lacks #${id}`);
-  return found;
-}
 const title = element('auction-title', HTMLHeadingElement);
 const toggle = element('analytics-toggle', HTMLButtonElement);
 const body = element('analytics-body', HTMLDivElement);
 const range = element('time-range', HTMLSelectElement);
 const refresh = element('refresh', HTMLButtonElement);
+const csv = element('download-csv', HTMLButtonElement);
 const settingLabel = element('setting', HTMLLabelElement);
 const enable = element('enable-analytics', HTMLInputElement);
 const message = element('message', HTMLParagraphElement);
 const content = element('analytics-content', HTMLDivElement);
-const chart = element('chart', SVGSVGElement);
+const chartContainer = element('chart', HTMLDivElement);
+const chartAxes = element('chart-axes', HTMLParagraphElement);
+const chartBucket = element('chart-bucket', HTMLSpanElement);
 const trend = element('trend', HTMLOListElement);
 const trendHeading = element('trend-heading', HTMLHeadingElement);
 
 let loaded = false;
+let chart: ViewerChart | undefined;
 
 void api<Auction>(base, token).then(
   (auction) => {
@@ -51,6 +51,7 @@ toggle.addEventListener('click', () => {
 refresh.addEventListener('click', () => void load());
 range.addEventListener('change', () => void load());
 enable.addEventListener('change', () => void changeSetting(enable.checked));
+csv.addEventListener('click', () => void downloadCsv());
 
 async function load(): Promise<void> {
   setBusy(true);
@@ -64,6 +65,7 @@ async function load(): Promise<void> {
     render(analytics);
   } catch (error) {
     content.hidden = true;
+    csv.hidden = true;
     showMessage(error instanceof ApiError ? error.message : String(error), 'error');
   } finally {
     setBusy(false);
@@ -83,30 +85,65 @@ async function changeSetting(enableViewerAnalytics: boolean): Promise<void> {
   }
 }
 
-function render({ enabled, snapshots, bucketMs, downsampled }: ViewerAnalytics): void {
-  const stats = viewerStats(snapshots, bucketMs);
+/** The stored windows of the selected range, as the API's CSV (never downsampled). */
+async function downloadCsv(): Promise<void> {
+  csv.disabled = true;
+  try {
+    await download(`${base}/analytics/viewers?timeRange=${range.value as TimeRange}&format=csv`, token, `auction-${auctionId}-viewers.csv`);
+  } catch (error) {
+    showMessage(error instanceof ApiError ? error.message : String(error), 'error');
+  } finally {
+    csv.disabled = false;
+  }
+}
+
+function render({ enabled, snapshots, bucketMs, downsampled, summary }: ViewerAnalytics): void {
+  chart?.destroy();
+  chart = undefined;
+  // Snapshots stored while analytics was on can still be downloaded after it is turned off.
+  csv.hidden = summary.snapshots === 0;
   if (!enabled) {
     content.hidden = true;
     showMessage('Viewer analytics is disabled for this auction: turn on “Enable Viewer Analytics Tracking” to store viewer counts every minute.', 'empty');
     return;
   }
-  if (stats === undefined) {
+  if (snapshots.length === 0) {
     content.hidden = true;
     showMessage('No snapshots in this time range yet: the first one arrives about a minute after viewers join.', 'empty');
     return;
   }
   showMessage('', 'none');
   content.hidden = false;
-  element('stat-peak', HTMLElement).textContent = String(stats.peak);
-  element('stat-average', HTMLElement).textContent = stats.average.toFixed(1);
-  element('stat-minimum', HTMLElement).textContent = String(stats.minimum);
-  element('stat-duration', HTMLElement).textContent = formatDuration(stats.durationMs);
-  drawTrendChart(chart, snapshots);
+  renderSummary(summary);
+  chartBucket.textContent = formatDuration(bucketMs);
+  chart = drawViewerChart(
+    chartContainer,
+    snapshots,
+    bucketMs,
+    summary.peakAt === null ? undefined : { viewers: summary.peakViewers, at: summary.peakAt },
+    (text) => {
+      chartAxes.textContent = text;
+    },
+  );
   // Long ranges come merged into buckets by the server: say how long one row is.
   trendHeading.textContent = downsampled
     ? `Trend (last ${String(TREND_ROWS)} points, ${formatDuration(bucketMs)} each)`
     : `Trend (last ${String(TREND_ROWS)} snapshots)`;
-  renderTrend(snapshots.slice(-TREND_ROWS).reverse(), stats.peak);
+  renderTrend(snapshots.slice(-TREND_ROWS).reverse(), summary.peakViewers);
+}
+
+/** The range's figures as the API computed them over every stored window (not the points). */
+function renderSummary(summary: ViewerSummary): void {
+  element('stat-peak', HTMLElement).textContent = formatWhole(summary.peakViewers);
+  const peakAt = element('stat-peak-at', HTMLTimeElement);
+  peakAt.dateTime = summary.peakAt ?? '';
+  peakAt.textContent = summary.peakAt === null ? '' : `at ${formatMoment(summary.peakAt)}`;
+  element('stat-average', HTMLElement).textContent = summary.avgViewers.toFixed(1);
+  element('stat-minimum', HTMLElement).textContent = formatWhole(summary.minViewers);
+  element('stat-duration', HTMLElement).textContent = formatDuration(summary.durationMs);
+  element('stat-viewer-minutes', HTMLElement).textContent = formatNumber(summary.viewerMinutes);
+  element('stat-unique', HTMLElement).textContent = formatWhole(summary.uniqueViewers);
+  element('stat-watch-time', HTMLElement).textContent = formatMinutes(summary.avgWatchMinutes);
 }
 
 /** The newest points, each with bars scaled to the overall peak. */

@@ -14,6 +14,7 @@ describe('static assets', () => {
 
   it.each([
     ['/assets/dashboard-page.js', 'javascript'],
+    ['/assets/overview-page.js', 'javascript'],
     ['/assets/styles.css', 'text/css'],
     ['/assets/vendor/uplot/uPlot.esm.js', 'javascript'],
     ['/assets/vendor/uplot/uPlot.min.css', 'text/css'],
