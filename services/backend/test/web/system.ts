@@ -4,9 +4,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
+import type { Snapshot } from '@viewer-analytics/shared';
 import { freePort, NodeService, waitFor } from '@viewer-analytics/testkit';
-import { buildApp, TEST_INTERNAL_API_KEY, testConfig } from '../helper.js';
+import { buildApp, internalKey, TEST_INTERNAL_API_KEY, testConfig } from '../helper.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '../../../..');
 /** Screenshots land here (git-ignored) for people to look at after a run. */
@@ -44,6 +45,17 @@ export async function textOf(page: Page, selector: string, expected: string | Re
     timeoutMs,
     `${selector} to read ${String(expected)} (it reads "${(await locator.textContent().catch(() => '')) ?? ''}")`,
   );
+}
+
+/** Stores snapshots of one auction through the real ingest route (the socket server's internal API), checking every one was stored. */
+export async function ingest(app: FastifyInstance, auctionId: string, snapshots: readonly Snapshot[]): Promise<void> {
+  const reply = await app.inject({
+    method: 'POST',
+    url: '/api/v1/analytics/snapshots',
+    headers: internalKey,
+    payload: { snapshots: snapshots.map((snapshot) => ({ auctionId, ...snapshot })) },
+  });
+  expect(reply.json()).toMatchObject({ data: { stored: snapshots.length } });
 }
 
 /** The backend listening for real (pages and APIs) and the socket server beside it. */
