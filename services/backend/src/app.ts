@@ -15,6 +15,7 @@ import rateLimits from './plugins/app/rate-limits.js';
 import retention from './plugins/app/retention.js';
 import snapshotIngest from './plugins/app/snapshot-ingest.js';
 import viewerAnalyticsRepository from './plugins/app/viewer-analytics-repository.js';
+import viewerHours from './plugins/app/viewer-hours.js';
 import helmet from './plugins/external/helmet.js';
 import jwt from './plugins/external/jwt.js';
 import mongodb from './plugins/external/mongodb.js';
@@ -98,6 +99,7 @@ async function app(fastify: FastifyInstance, { config }: AppOptions): Promise<vo
   await fastify.register(databaseAvailability);
   await fastify.register(auctionsRepository);
   await fastify.register(viewerAnalyticsRepository, { config });
+  await fastify.register(viewerHours, { config });
   await fastify.register(retention, { config });
   await fastify.register(authorization);
   await fastify.register(snapshotIngest, { config });

@@ -10,7 +10,7 @@ import { MAX_VIEWER_COUNT } from './snapshot.js';
  */
 
 /** The time ranges the overview and heatmap take: the viewers route's, without `all`. */
-export const INSIGHT_TIME_RANGES = TIME_RANGES.filter((range) => range !== 'all') as Exclude<(typeof TIME_RANGES)[number], 'all'>[];
+export const INSIGHT_TIME_RANGES = TIME_RANGES.filter((range): range is Exclude<(typeof TIME_RANGES)[number], 'all'> => range !== 'all');
 
 const ownerId = Type.Optional(
   Type.String({ minLength: 1, maxLength: 128, description: "Only this owner's auctions; anyone but an admin may name only itself (else 403)" }),

@@ -27,6 +27,8 @@ export interface AuctionDocument {
 export interface AuctionsRepository {
   create(auction: Pick<AuctionDocument, 'title' | 'ownerId'>): Promise<AuctionDocument>;
   findById(id: ObjectId): Promise<AuctionDocument | null>;
+  /** The auctions of `ownerId`, or every auction when undefined; newest created first. */
+  list(ownerId: string | undefined): Promise<AuctionDocument[]>;
   /**
    * `enableViewerAnalytics` of each of these auctions that exists, by hex id. Exact: a change that
    * returned before this call began is seen, by every backend instance. Answered from memory
@@ -112,6 +114,11 @@ function auctionsRepository(
 
     findById(id) {
       return guard(() => collection.findOne({ _id: id }));
+    },
+
+    async list(ownerId) {
+      const auctions = await guard(() => collection.find(ownerId === undefined ? {} : { ownerId }).toArray());
+      return auctions.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b._id.toHexString().localeCompare(a._id.toHexString()));
     },
 
     async analyticsSettings(ids) {

@@ -10,6 +10,11 @@ export interface Authorization {
   auctionFor(user: TokenClaims, auctionId: string): Promise<AuctionDocument>;
   /** The owner of an auction the user creates: itself, or anyone an admin names (else 403). */
   ownerOfNewAuction(user: TokenClaims, requestedOwnerId: string | undefined): string;
+  /**
+   * Whose auctions a view over many covers: the user's own; an admin's every owner's
+   * (undefined) or the one it names. Anyone else naming another owner: 403.
+   */
+  ownerScope(user: TokenClaims, requestedOwnerId: string | undefined): string | undefined;
 }
 
 declare module 'fastify' {
@@ -33,6 +38,12 @@ export default fp(
         if (requestedOwnerId === undefined || requestedOwnerId === user.sub) return user.sub;
         if (!isAdmin(user)) throw new ForbiddenError('only an admin may create an auction for another owner');
         return requestedOwnerId;
+      },
+
+      ownerScope(user, requestedOwnerId) {
+        if (isAdmin(user)) return requestedOwnerId;
+        if (requestedOwnerId !== undefined && requestedOwnerId !== user.sub) throw new ForbiddenError("only an admin may see another owner's auctions");
+        return user.sub;
       },
     } satisfies Authorization);
   },

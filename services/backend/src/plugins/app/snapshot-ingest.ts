@@ -116,6 +116,8 @@ export default fp<{ config: BackendConfig }>(
         }
       });
       const { stored, duplicates } = await fastify.viewerAnalytics.insertMany(documents);
+      // Duplicates too: a retry after a crash between the two writes marks what the first attempt stored.
+      await fastify.viewerHours.noteStored(documents, Date.now());
       for (const index of duplicates) {
         const position = positions[index];
         if (position !== undefined) outcomes[position] = 'duplicate';
@@ -162,5 +164,5 @@ export default fp<{ config: BackendConfig }>(
     };
     fastify.decorate('snapshotIngest', ingest);
   },
-  { name: 'snapshot-ingest', dependencies: ['auctions-repository', 'viewer-analytics-repository', 'metrics'] },
+  { name: 'snapshot-ingest', dependencies: ['auctions-repository', 'viewer-analytics-repository', 'viewer-hours', 'metrics'] },
 );

@@ -8,6 +8,11 @@ import { windowMs, type BackendConfig } from '../../config.js';
 
 export type { SnapshotDocument };
 
+/** A window with its auction, as a pass over every auction yields it. */
+export interface AuctionWindow extends SeriesWindow {
+  readonly auction: ObjectId;
+}
+
 export interface InsertOutcome {
   readonly stored: number;
   /** Positions (in the given order) of the snapshots whose auction and window were stored before: a retry, nothing written. */
@@ -24,6 +29,13 @@ export interface ViewerAnalyticsRepository {
    * of at most KEYED_READ_WINDOWS windows as lookups by key, a longer one streamed from a cursor.
    */
   windows(auction: ObjectId, range: { readonly since: Date; readonly until: Date } | undefined): AsyncIterable<SeriesWindow>;
+  /** The auction's windows that start at `starts` (oldest first), each looked up by key; those never stored are left out. */
+  windowsAt(auction: ObjectId, starts: readonly number[]): AsyncIterable<SeriesWindow>;
+  /**
+   * Every window of every auction starting at or after `since`, in no order: one pass over the
+   * collection, for when so many windows are wanted that lookups by key would cost more.
+   */
+  windowsSince(since: Date): AsyncIterable<AuctionWindow>;
   /** Creates the `createdAt` index that enforces retention, TTL where the server has it. */
   ensureRetentionIndex(expireAfterSeconds: number): Promise<RetentionIndex>;
   /** Deletes snapshots created before `cutoff`, in chunks the server can take; returns how many. */
@@ -144,6 +156,15 @@ function viewerAnalyticsRepository(
         range === undefined ? { auction } : { auction, timestamp: { $gte: range.since, $lte: range.until } },
         { projection: SERIES_PROJECTION, sort: { timestamp: 1 } },
       ));
+    },
+
+    windowsAt(auction, starts) {
+      return windowsByKey(collection, guard, auction, starts);
+    },
+
+    windowsSince(since) {
+      // No sort: FerretDB would sort in memory what the caller groups by auction and hour anyway.
+      return guardIterable(collection.find<AuctionWindow>({ timestamp: { $gte: since } }, { projection: { ...SERIES_PROJECTION, auction: 1 } }));
     },
 
     ensureRetentionIndex(expireAfterSeconds) {

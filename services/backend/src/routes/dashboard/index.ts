@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { SERVER_ERRORS } from '../../schemas/error-responses.js';
 import { documentRouteGroup, SECURITY } from '../../schemas/route-group.js';
 import auctions from './auctions.js';
+import insights from './insights.js';
 import settings from './settings.js';
 import viewers, { type ViewersOptions } from './viewers.js';
 
@@ -20,6 +21,7 @@ const dashboard: FastifyPluginAsyncTypebox<ViewersOptions> = async (fastify, { w
   await fastify.register(auctions);
   await fastify.register(settings);
   await fastify.register(viewers, { windowMs, sampleIntervalMs });
+  await fastify.register(insights, { windowMs, sampleIntervalMs });
 };
 
 export default dashboard;

@@ -32,6 +32,8 @@ const OPERATIONS: Record<string, Record<string, string[]>> = {
   },
   '/api/v1/auctions/{id}/analytics/snapshot': { post: ['201', '200', '400', '401', '404', '413', '415', ...LIMITED] },
   '/api/v1/auctions/{id}/analytics/viewers': { get: ['200', '400', '401', '403', '404', ...LIMITED] },
+  '/api/v1/analytics/overview': { get: ['200', '400', '401', '403', ...LIMITED] },
+  '/api/v1/analytics/heatmap': { get: ['200', '400', '401', '403', ...LIMITED] },
   '/api/v1/analytics/snapshots': { post: ['200', '400', '401', '413', '415', ...LIMITED] },
   '/api/v1/internal/auctions/{id}': { get: ['200', '400', '401', '404', ...LIMITED] },
 };

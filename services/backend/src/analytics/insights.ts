@@ -1,0 +1,102 @@
+import { HEATMAP_CELLS, type AuctionOverview, type HeatmapCell } from '@viewer-analytics/shared';
+import { RangeSummary, round4, windowSketch, type SeriesWindow } from './viewer-series.js';
+
+/** What the overview shows of an auction besides its figures. */
+export interface OverviewAuction {
+  readonly id: string;
+  readonly title: string;
+  readonly ownerId: string;
+  readonly enableViewerAnalytics: boolean;
+  readonly createdAt: Date;
+}
+
+/** One row of the overview: the auction and its figures over the windows given (oldest first). */
+export function overviewRow(
+  auction: OverviewAuction,
+  windows: readonly SeriesWindow[],
+  options: { readonly windowMs: number; readonly sampleIntervalMs: number },
+): AuctionOverview {
+  const summary = new RangeSummary(options);
+  for (const window of windows) summary.add(window, windowSketch(window));
+  const { snapshots, peakViewers, peakAt, avgViewers, viewerMinutes, uniqueViewers } = summary.result();
+  return {
+    id: auction.id,
+    title: auction.title,
+    ownerId: auction.ownerId,
+    enableViewerAnalytics: auction.enableViewerAnalytics,
+    createdAt: auction.createdAt.toISOString(),
+    snapshots,
+    peakViewers,
+    peakAt,
+    avgViewers,
+    viewerMinutes,
+    uniqueViewers,
+    lastSnapshotAt: windows.at(-1)?.timestamp.toISOString() ?? null,
+  };
+}
+
+/** Whether the runtime knows this IANA time zone. */
+export function isTimeZone(timeZone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const QUARTER_MS = 15 * 60_000;
+const WEEKDAYS: Readonly<Record<string, number>> = { Mon: 0, Tue: 1, Wed: 2, Thu: 3, Fri: 4, Sat: 5, Sun: 6 };
+
+/**
+ * The "when do people watch" grid: each window counts in the local weekday and hour its start
+ * falls in, weighted by its samples. The zone's offset is looked up once per quarter hour the
+ * windows touch rather than once per window: every zone's offset and every change of it (DST)
+ * are whole quarter hours, so all the windows starting within a quarter share a local hour.
+ */
+export class HeatmapGrid {
+  private readonly weighted = new Float64Array(HEATMAP_CELLS);
+  private readonly samples = new Float64Array(HEATMAP_CELLS);
+  private readonly windows = new Uint32Array(HEATMAP_CELLS);
+  private readonly cellOfQuarter = new Map<number, number>();
+  private readonly format: Intl.DateTimeFormat;
+
+  constructor(readonly timeZone: string) {
+    this.format = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short', hour: 'numeric', hourCycle: 'h23' });
+  }
+
+  private cellOf(start: number): number {
+    const quarter = Math.floor(start / QUARTER_MS);
+    let cell = this.cellOfQuarter.get(quarter);
+    if (cell === undefined) {
+      let day = 0;
+      let hour = 0;
+      for (const part of this.format.formatToParts(new Date(quarter * QUARTER_MS))) {
+        if (part.type === 'weekday') day = WEEKDAYS[part.value] ?? 0;
+        else if (part.type === 'hour') hour = Number(part.value) % 24;
+      }
+      cell = day * 24 + hour;
+      this.cellOfQuarter.set(quarter, cell);
+    }
+    return cell;
+  }
+
+  add(window: SeriesWindow): void {
+    const cell = this.cellOf(window.timestamp.getTime());
+    this.weighted[cell] = (this.weighted[cell] ?? 0) + window.avgViewers * window.sampleCount;
+    this.samples[cell] = (this.samples[cell] ?? 0) + window.sampleCount;
+    this.windows[cell] = (this.windows[cell] ?? 0) + 1;
+  }
+
+  cells(): HeatmapCell[] {
+    return Array.from({ length: HEATMAP_CELLS }, (_, cell) => {
+      const samples = this.samples[cell] ?? 0;
+      return {
+        dayOfWeek: Math.floor(cell / 24),
+        hour: cell % 24,
+        avgViewers: samples === 0 ? 0 : round4((this.weighted[cell] ?? 0) / samples),
+        windows: this.windows[cell] ?? 0,
+      };
+    });
+  }
+}

@@ -1,0 +1,288 @@
+import { randomBytes } from 'node:crypto';
+import { MongoBulkWriteError, type Binary, type Collection, type ObjectId } from 'mongodb';
+import fp from 'fastify-plugin';
+import type { SeriesWindow } from '../../analytics/viewer-series.js';
+import { windowMs as windowLength, type BackendConfig } from '../../config.js';
+import { DUPLICATE_KEY } from '../../database-errors.js';
+import type { DatabaseAvailability } from './database-availability.js';
+import type { SnapshotDocument, ViewerAnalyticsRepository } from './viewer-analytics-repository.js';
+
+/*
+ * Reads of many auctions over long ranges (the owner's overview and heatmap) without scanning the
+ * snapshot collection, which FerretDB 1.x does for any query but a lookup by _id.
+ *
+ * - Marks: the ingest inserts a small document for an auction-hour the first time this process
+ *   stores a window of it, and again whenever it stores a window of an hour already settled (a
+ *   late snapshot, after an outage). Reads find an auction's hours among the marks: one document
+ *   per auction-hour and process, about one per 60 snapshots.
+ * - Hours: an auction-hour's windows copied into one document keyed `<auction hex>:<hour start>`,
+ *   written by the first read that needs a settled hour, and used while no mark of the hour is
+ *   newer than the copy. Hours not settled yet are read from the snapshots by key.
+ *
+ * Only inserts and whole-document replaces: FerretDB 1.x loses concurrent updates of one document
+ * ($inc or $set from several clients at once: 200 concurrent $inc left 103), so no counter is kept.
+ */
+
+const HOUR_MS = 3_600_000;
+/** An hour is copied once this long past its end: the socket server flushes its last windows within seconds. */
+export const HOUR_SETTLED_MS = 2 * 60_000;
+/** Clock difference between backend processes that marks and copies tolerate (they compare their clocks). */
+const CLOCK_SKEW_MS = 2_000;
+/** Auction-hours this process remembers having marked; one forgotten costs one more mark. */
+const MAX_REMEMBERED = 200_000;
+/** Missing hours are copied with lookups by key while they hold at most this many windows; beyond, in one pass over the collection. */
+export const KEYED_COPY_WINDOWS = 3_000;
+/** Up to this many auctions, the marks are filtered by auction in the database; beyond, here (FerretDB compares each mark with each id of an $in). */
+const MARK_FILTER_AUCTIONS = 32;
+
+export const MARKS_COLLECTION = 'viewerhourmarks';
+export const HOURS_COLLECTION = 'viewerhours';
+
+interface MarkDocument {
+  _id: string;
+  auction: ObjectId;
+  hour: Date;
+  /** When the ingest finished storing the windows it marks (after the snapshots were written). */
+  at: Date;
+}
+
+/** A window in an hour document: short names, the start as an offset into the hour. */
+interface CopiedWindow {
+  t: number;
+  c: number;
+  a: number;
+  p: number;
+  m: number;
+  s: number;
+  u?: number;
+  v?: Binary;
+}
+
+interface HourDocument {
+  _id: string;
+  auction: ObjectId;
+  hour: Date;
+  /** When the reads of the copy began: windows stored before then are in it. */
+  copiedAt: Date;
+  windows: CopiedWindow[];
+}
+
+export interface HourRange {
+  readonly since: Date;
+  readonly until: Date;
+}
+
+export interface ViewerHours {
+  /** Marks the auction-hours of snapshots the ingest has just stored, or found stored already (a retry); `doneAt` is when that write returned. */
+  noteStored(snapshots: readonly SnapshotDocument[], doneAt: number): Promise<void>;
+  /** The windows of these auctions (every auction when null) that start within the range (bounds included), by auction hex id, oldest first. */
+  windows(auctions: readonly ObjectId[] | null, range: HourRange): Promise<Map<string, SeriesWindow[]>>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    viewerHours: ViewerHours;
+  }
+}
+
+const hourOf = (ms: number): number => Math.floor(ms / HOUR_MS) * HOUR_MS;
+const keyOf = (hex: string, hour: number): string => `${hex}:${String(hour)}`;
+const settled = (hour: number, at: number): boolean => at >= hour + HOUR_MS + HOUR_SETTLED_MS;
+
+function copy(window: SeriesWindow, hour: number): CopiedWindow {
+  return {
+    t: window.timestamp.getTime() - hour,
+    c: window.viewerCount,
+    a: window.avgViewers,
+    p: window.peakViewers,
+    m: window.minViewers,
+    s: window.sampleCount,
+    ...(window.uniqueViewers === undefined ? {} : { u: window.uniqueViewers }),
+    ...(window.visitors === undefined ? {} : { v: window.visitors as Binary }),
+  };
+}
+
+function uncopy(window: CopiedWindow, hour: number): SeriesWindow {
+  return {
+    timestamp: new Date(hour + window.t),
+    viewerCount: window.c,
+    avgViewers: window.a,
+    peakViewers: window.p,
+    minViewers: window.m,
+    sampleCount: window.s,
+    ...(window.u === undefined ? {} : { uniqueViewers: window.u }),
+    ...(window.v === undefined ? {} : { visitors: window.v }),
+  };
+}
+
+async function collect(windows: AsyncIterable<SeriesWindow>): Promise<SeriesWindow[]> {
+  const all: SeriesWindow[] = [];
+  for await (const window of windows) all.push(window);
+  return all;
+}
+
+interface WantedHour {
+  readonly auction: ObjectId;
+  readonly hex: string;
+  readonly hour: number;
+  /** The newest mark's time. */
+  lastMark: number;
+}
+
+function viewerHours(
+  marks: Collection<MarkDocument>,
+  hours: Collection<HourDocument>,
+  snapshots: ViewerAnalyticsRepository,
+  { guard }: DatabaseAvailability,
+  windowMs: number,
+): ViewerHours {
+  const remembered = new Set<string>();
+  /** Unique across processes and calls: this process's random prefix, then a counter. */
+  const prefix = randomBytes(6).toString('hex');
+  let sequence = 0;
+
+  /** The window starts of an hour (windows start at multiples of their length since the epoch). */
+  const startsIn = (hour: number): number[] => {
+    const starts: number[] = [];
+    for (let start = Math.ceil(hour / windowMs) * windowMs; start < hour + HOUR_MS; start += windowMs) starts.push(start);
+    return starts;
+  };
+
+  /** Copies these settled hours from the snapshots, stores the copies, and returns their windows by key. */
+  async function copyHours(wanted: readonly WantedHour[]): Promise<Map<string, SeriesWindow[]>> {
+    const copiedAt = Date.now();
+    const byKey = new Map<string, SeriesWindow[]>(wanted.map(({ hex, hour }) => [keyOf(hex, hour), []]));
+    if (wanted.length * (HOUR_MS / windowMs) <= KEYED_COPY_WINDOWS) {
+      await Promise.all(
+        wanted.map(async ({ auction, hex, hour }) => {
+          byKey.set(keyOf(hex, hour), await collect(snapshots.windowsAt(auction, startsIn(hour))));
+        }),
+      );
+    } else {
+      const first = Math.min(...wanted.map(({ hour }) => hour));
+      for await (const window of snapshots.windowsSince(new Date(first))) {
+        byKey.get(keyOf(window.auction.toHexString(), hourOf(window.timestamp.getTime())))?.push(window);
+      }
+      for (const windows of byKey.values()) windows.sort((a, b) => a.timestamp.getTime() - b.timestamp.getTime());
+    }
+    const documents = wanted.map(({ auction, hex, hour }): HourDocument => ({
+      _id: keyOf(hex, hour),
+      auction,
+      hour: new Date(hour),
+      copiedAt: new Date(copiedAt),
+      windows: (byKey.get(keyOf(hex, hour)) ?? []).map((window) => copy(window, hour)),
+    }));
+    try {
+      await guard(() =>
+        hours.bulkWrite(
+          documents.map((document) => ({ replaceOne: { filter: { _id: document._id }, replacement: document, upsert: true } })),
+          { ordered: false },
+        ),
+      );
+    } catch (error) {
+      // Two reads copying the same hour at once: both upserted, one lost the insert; the other's copy is as good.
+      if (!(error instanceof MongoBulkWriteError && [error.writeErrors].flat().every((writeError) => writeError.code === DUPLICATE_KEY))) throw error;
+    }
+    return byKey;
+  }
+
+  return {
+    async noteStored(stored, doneAt) {
+      const keys = new Map<string, MarkDocument>();
+      const fresh: string[] = [];
+      for (const snapshot of stored) {
+        const hex = snapshot.auction.toHexString();
+        const hour = hourOf(snapshot.timestamp.getTime());
+        const key = keyOf(hex, hour);
+        if (keys.has(key)) continue;
+        // Late: a copy of the hour may have been taken before this write; the mark makes reads take another.
+        const late = doneAt + CLOCK_SKEW_MS >= hour + HOUR_MS + HOUR_SETTLED_MS;
+        if (!late && remembered.has(key)) continue;
+        sequence += 1;
+        keys.set(key, { _id: `${key}:${prefix}${String(sequence)}`, auction: snapshot.auction, hour: new Date(hour), at: new Date(doneAt) });
+        if (!late) fresh.push(key);
+      }
+      if (keys.size === 0) return;
+      await guard(() => marks.insertMany([...keys.values()], { ordered: false }));
+      if (remembered.size + fresh.length > MAX_REMEMBERED) remembered.clear();
+      for (const key of fresh) remembered.add(key);
+    },
+
+    async windows(auctions, range) {
+      const now = Date.now();
+      const since = range.since.getTime();
+      const until = range.until.getTime();
+      const filterHere = auctions !== null && auctions.length > MARK_FILTER_AUCTIONS ? new Set(auctions.map((id) => id.toHexString())) : undefined;
+      const hourFilter = { hour: { $gte: new Date(hourOf(since)), $lte: new Date(hourOf(until)) } };
+      const found = await guard(() =>
+        marks
+          .find(auctions === null || filterHere !== undefined ? hourFilter : { ...hourFilter, auction: { $in: [...auctions] } }, {
+            projection: { _id: 0, auction: 1, hour: 1, at: 1 },
+          })
+          .toArray(),
+      );
+
+      const wanted = new Map<string, WantedHour>();
+      for (const mark of found) {
+        const hex = mark.auction.toHexString();
+        if (filterHere !== undefined && !filterHere.has(hex)) continue;
+        const hour = mark.hour.getTime();
+        const key = keyOf(hex, hour);
+        const known = wanted.get(key);
+        if (known === undefined) wanted.set(key, { auction: mark.auction, hex, hour, lastMark: mark.at.getTime() });
+        else known.lastMark = Math.max(known.lastMark, mark.at.getTime());
+      }
+
+      const windowsByKey = new Map<string, SeriesWindow[]>();
+      const open = [...wanted.values()].filter(({ hour }) => !settled(hour, now));
+      const closed = [...wanted.values()].filter(({ hour }) => settled(hour, now));
+      const copies = await guard(() => Promise.all(closed.map(({ hex, hour }) => hours.findOne({ _id: keyOf(hex, hour) }))));
+      const missing: WantedHour[] = [];
+      closed.forEach((wantedHour, i) => {
+        const copied = copies[i];
+        const copiedAt = copied?.copiedAt.getTime() ?? 0;
+        if (copied !== null && copied !== undefined && settled(wantedHour.hour, copiedAt) && copiedAt > wantedHour.lastMark + CLOCK_SKEW_MS) {
+          windowsByKey.set(keyOf(wantedHour.hex, wantedHour.hour), copied.windows.map((window) => uncopy(window, wantedHour.hour)));
+        } else missing.push(wantedHour);
+      });
+      if (missing.length > 0) for (const [key, windows] of await copyHours(missing)) windowsByKey.set(key, windows);
+      await Promise.all(
+        open.map(async ({ auction, hex, hour }) => {
+          const starts = startsIn(hour).filter((start) => start >= since && start <= until);
+          windowsByKey.set(keyOf(hex, hour), await collect(snapshots.windowsAt(auction, starts)));
+        }),
+      );
+
+      const byAuction = new Map<string, { hour: number; windows: SeriesWindow[] }[]>();
+      for (const { hex, hour } of wanted.values()) {
+        const windows = (windowsByKey.get(keyOf(hex, hour)) ?? []).filter((window) => {
+          const start = window.timestamp.getTime();
+          return start >= since && start <= until;
+        });
+        byAuction.set(hex, [...(byAuction.get(hex) ?? []), { hour, windows }]);
+      }
+      return new Map(
+        [...byAuction].map(([hex, parts]) => [
+          hex,
+          parts.sort((a, b) => a.hour - b.hour).flatMap(({ windows }) => windows),
+        ]),
+      );
+    },
+  };
+}
+
+/** The marks and hour copies behind the reads of many auctions; the only module that touches their collections. */
+export default fp<{ config: BackendConfig }>(
+  async (fastify, { config }) => {
+    const db = fastify.mongo.db;
+    if (db === undefined) throw new Error('the mongodb plugin was registered without a database name');
+    const marks = db.collection<MarkDocument>(MARKS_COLLECTION);
+    // Where the server can use it (MongoDB); FerretDB 1.x scans the marks, about one per 60 snapshots.
+    await marks.createIndex({ auction: 1, hour: 1 }, undefined, undefined);
+    fastify.decorate(
+      'viewerHours',
+      viewerHours(marks, db.collection<HourDocument>(HOURS_COLLECTION), fastify.viewerAnalytics, fastify.databaseAvailability, windowLength(config)),
+    );
+  },
+  { name: 'viewer-hours', dependencies: ['mongodb', 'database-availability', 'viewer-analytics-repository'] },
+);

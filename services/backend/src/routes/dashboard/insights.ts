@@ -1,0 +1,83 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import {
+  HeatmapQuerySchema,
+  HeatmapResponseSchema,
+  OverviewQuerySchema,
+  OverviewResponseSchema,
+  TIME_RANGE_MS,
+  type TokenClaims,
+} from '@viewer-analytics/shared';
+import { HeatmapGrid, isTimeZone, overviewRow } from '../../analytics/insights.js';
+import type { SeriesWindow } from '../../analytics/viewer-series.js';
+import { ValidationError } from '../../http-error.js';
+import type { AuctionDocument } from '../../plugins/app/auctions-repository.js';
+import { errorResponses } from '../../schemas/error-responses.js';
+import type { ViewersOptions } from './viewers.js';
+
+type InsightRange = keyof typeof TIME_RANGE_MS;
+
+/** An owner's view over many auctions: one row per auction, and when people watch them. */
+const insights: FastifyPluginAsyncTypebox<ViewersOptions> = async (fastify, options) => {
+  /** The auctions the user may see (of `ownerId` if named) and their windows within the range back from now. */
+  async function auctionWindows(
+    user: TokenClaims,
+    ownerId: string | undefined,
+    range: InsightRange,
+  ): Promise<{ auctions: AuctionDocument[]; windows: Map<string, SeriesWindow[]> }> {
+    const owner = fastify.authorization.ownerScope(user, ownerId);
+    const auctions = await fastify.auctions.list(owner);
+    const now = Date.now();
+    const within = { since: new Date(now - TIME_RANGE_MS[range]), until: new Date(now) };
+    // An admin's unfiltered view reads every auction's marks; anyone else's only those of its auctions.
+    const windows = auctions.length === 0 ? new Map<string, SeriesWindow[]>() : await fastify.viewerHours.windows(owner === undefined ? null : auctions.map(({ _id }) => _id), within);
+    return { auctions, windows };
+  }
+
+  fastify.get(
+    '/analytics/overview',
+    {
+      schema: {
+        summary: "The caller's auctions (an admin's: every auction, or one owner's) with their figures over the range, newest created first",
+        description:
+          'Figures are computed from every stored window of the range, like the viewers route summary. Live counts are not here: the socket server answers them (GET /counts).',
+        querystring: OverviewQuerySchema,
+        response: { 200: OverviewResponseSchema, ...errorResponses(400, 403) },
+      },
+    },
+    async (request) => {
+      const { auctions, windows } = await auctionWindows(request.user, request.query.ownerId, request.query.timeRange ?? '30d');
+      return {
+        success: true as const,
+        data: {
+          auctions: auctions.map((auction) => {
+            const id = auction._id.toHexString();
+            return overviewRow({ ...auction, id }, windows.get(id) ?? [], options);
+          }),
+        },
+      };
+    },
+  );
+
+  fastify.get(
+    '/analytics/heatmap',
+    {
+      schema: {
+        summary: "When people watch: average viewers by local weekday and hour over the caller's auctions (an admin's: every auction, or one owner's)",
+        description:
+          "168 cells, Monday 0h first. A cell's average is the sample-weighted mean of the windows starting in that local weekday and hour, in the time zone given.",
+        querystring: HeatmapQuerySchema,
+        response: { 200: HeatmapResponseSchema, ...errorResponses(400, 403) },
+      },
+    },
+    async (request) => {
+      const { timeZone, ownerId, timeRange } = request.query;
+      if (!isTimeZone(timeZone)) throw new ValidationError('querystring/timeZone', `${JSON.stringify(timeZone)} is not a known IANA time zone`);
+      const { windows } = await auctionWindows(request.user, ownerId, timeRange ?? '30d');
+      const grid = new HeatmapGrid(timeZone);
+      for (const auctionWindows of windows.values()) for (const window of auctionWindows) grid.add(window);
+      return { success: true as const, data: { timeZone, cells: grid.cells() } };
+    },
+  );
+};
+
+export default insights;
