@@ -7,19 +7,26 @@ export interface HelmetOptions {
   readonly socketUrl: string;
 }
 
-/** The socket server the live view may connect to, as page-config.ts picks it in the browser. */
+/**
+ * The socket server the pages may reach, as page-config.ts picks it in the browser: its WebSocket
+ * (the live view) and its HTTP side on the same host and port (the overview's live counts).
+ * Chromium does not let a ws: source cover http:, so both are named.
+ */
 function socketSources(socketUrl: string): string[] | ((request: IncomingMessage) => string) {
-  if (socketUrl !== '') return [new URL(socketUrl).origin];
+  if (socketUrl !== '') {
+    const url = new URL(socketUrl);
+    return [url.origin, `${url.protocol === 'wss:' ? 'https:' : 'http:'}//${url.host}`];
+  }
   return (request) => {
     const host = new URL(`http://${request.headers.host ?? 'localhost'}`).hostname;
-    return `ws://${host}:8081 wss://${host}:8081`;
+    return `ws://${host}:8081 wss://${host}:8081 http://${host}:8081 https://${host}:8081`;
   };
 }
 
 /**
  * Security headers on every reply: the pages carry a dashboard token, so nothing but our own
  * scripts and styles may run or load, nothing may frame them (clickjacking the analytics toggle),
- * and no URL leaks through Referer. The live view's WebSocket is the one outside connection.
+ * and no URL leaks through Referer. The socket server is the one outside connection.
  */
 export default fp<HelmetOptions>(
   async (fastify, { socketUrl }) => {

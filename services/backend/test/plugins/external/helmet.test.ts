@@ -26,8 +26,8 @@ describe('security headers', () => {
     await dropAndClose(sameHost);
   });
 
-  it.each(['/dashboard/auctions/665f1c2a9b1e8a0012345678', '/live/665f1c2a9b1e8a0012345678'])(
-    '%s: only our own scripts and styles, the socket server as the one outside connection, never framed',
+  it.each(['/dashboard', '/dashboard/auctions/665f1c2a9b1e8a0012345678', '/live/665f1c2a9b1e8a0012345678'])(
+    '%s: only our own scripts and styles, the socket server (WebSocket and HTTP) as the one outside connection, never framed',
     async (url) => {
       const reply = await app.inject({ url });
       expect(reply.statusCode).toBe(200);
@@ -35,7 +35,7 @@ describe('security headers', () => {
       expect(csp.get('default-src')).toEqual(["'self'"]);
       expect(csp.get('script-src')).toEqual(["'self'"]);
       expect(csp.get('style-src')).toEqual(["'self'"]);
-      expect(csp.get('connect-src')).toEqual(["'self'", 'wss://live.example.com:9443']);
+      expect(csp.get('connect-src')).toEqual(["'self'", 'wss://live.example.com:9443', 'https://live.example.com:9443']);
       expect(csp.get('object-src')).toEqual(["'none'"]);
       expect(csp.get('frame-ancestors')).toEqual(["'none'"]);
       expect(csp.has('upgrade-insecure-requests')).toBe(false); // it would turn ws:// into wss://
@@ -45,9 +45,15 @@ describe('security headers', () => {
     },
   );
 
-  it('lets the live view reach the page’s own host on :8081 when PUBLIC_SOCKET_URL is empty', async () => {
+  it('lets the pages reach the page’s own host on :8081 when PUBLIC_SOCKET_URL is empty', async () => {
     const reply = await sameHost.inject({ url: '/live/665f1c2a9b1e8a0012345678', headers: { host: 'auctions.example.com:8080' } });
-    expect(policy(reply.headers['content-security-policy']).get('connect-src')).toEqual(["'self'", 'ws://auctions.example.com:8081', 'wss://auctions.example.com:8081']);
+    expect(policy(reply.headers['content-security-policy']).get('connect-src')).toEqual([
+      "'self'",
+      'ws://auctions.example.com:8081',
+      'wss://auctions.example.com:8081',
+      'http://auctions.example.com:8081',
+      'https://auctions.example.com:8081',
+    ]);
   });
 
   it('comes with API replies and errors too', async () => {
