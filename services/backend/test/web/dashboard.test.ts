@@ -61,6 +61,24 @@ describe('the Viewer Analytics dashboard in Chromium', () => {
     await page.mouse.move(box.x + fraction * box.width, box.y + box.height / 2);
   }
 
+  /** Whether the chart's canvas shows the peak series' colour under the peak marker's centre. */
+  async function paintedUnderPeakMarker(page: Page): Promise<string> {
+    const [ring, plot] = await Promise.all([page.locator('#chart .peak-marker').boundingBox(), page.locator('#chart canvas').boundingBox()]);
+    if (ring === null || plot === null) return 'no marker or canvas on the page';
+    const centre = { x: ring.x + ring.width / 2 - plot.x, y: ring.y + ring.height / 2 - plot.y };
+    return page.locator('#chart canvas').evaluate((element, { x, y }) => {
+      const canvas = element as unknown as Canvas;
+      const scale = canvas.width / canvas.getBoundingClientRect().width;
+      const pixels = canvas.getContext('2d')?.getImageData(Math.round(x * scale) - 2, Math.round(y * scale) - 2, 5, 5).data ?? [];
+      // The peak series' colour, #d1495b: opaque, red well above green and blue.
+      for (let i = 0; i < pixels.length; i += 4) {
+        const [r = 0, g = 0, b = 0, a = 0] = Array.from(pixels.slice(i, i + 4));
+        if (a > 200 && r > 180 && g < 120 && b < 140) return 'painted';
+      }
+      return `not painted at ${String(x)},${String(y)}`;
+    }, centre);
+  }
+
   it('fetches nothing until expanded, then shows the summary, a chart with axes in local time, a read-out and the peak', async () => {
     const auctionId = await createAuction(env.system.app);
     const snapshots = Array.from({ length: MINUTES }, (_, i) =>
@@ -168,26 +186,32 @@ describe('the Viewer Analytics dashboard in Chromium', () => {
     await textOf(page, '#stat-duration', '1 min');
     await textOf(page, '#chart .peak-marker', /^Peak 9 · /);
     // The canvas under the marker's centre holds the peak series' dot (a line of one point draws nothing).
-    const [ring, plot] = await Promise.all([page.locator('#chart .peak-marker').boundingBox(), page.locator('#chart canvas').boundingBox()]);
-    if (ring === null || plot === null) throw new Error('no marker or canvas on the page');
-    const centre = { x: ring.x + ring.width / 2 - plot.x, y: ring.y + ring.height / 2 - plot.y };
-    const painted = await page.locator('#chart canvas').evaluate((element, { x, y }) => {
-      const canvas = element as unknown as Canvas;
-      const scale = canvas.width / canvas.getBoundingClientRect().width;
-      const pixels = canvas.getContext('2d')?.getImageData(Math.round(x * scale) - 2, Math.round(y * scale) - 2, 5, 5).data ?? [];
-      // The peak series' colour, #d1495b: opaque, red well above green and blue.
-      for (let i = 0; i < pixels.length; i += 4) {
-        const [r = 0, g = 0, b = 0, a = 0] = Array.from(pixels.slice(i, i + 4));
-        if (a > 200 && r > 180 && g < 120 && b < 140) return 'painted';
-      }
-      return `not painted at ${String(x)},${String(y)}`;
-    }, centre);
+    const ring = await page.locator('#chart .peak-marker').boundingBox();
+    const painted = await paintedUnderPeakMarker(page);
     await screenshot(page, 'dashboard-single-snapshot');
     expect(painted).toBe('painted');
     // In the middle of a time axis a few minutes long, on the browser's clock.
     const over = await page.locator('#chart .u-over').boundingBox();
-    expect(over !== null && Math.abs(ring.x + ring.width / 2 - (over.x + over.width / 2)) < 2).toBe(true);
+    expect(ring !== null && over !== null && Math.abs(ring.x + ring.width / 2 - (over.x + over.width / 2)) < 2).toBe(true);
     await textOf(page, '#chart-axes', new RegExp(`^Time axis \\(local time\\): .*${localClock(windowStart(3))}.*\\. Viewers axis: 0, .+\\.$`));
+    await page.close();
+  });
+
+  it('draws a lone window between gaps as a dot, where a line has nothing to join', async () => {
+    const auctionId = await createAuction(env.system.app);
+    // 40 windows, one alone 20 minutes after them, 20 more after a second gap: too dense for uPlot to dot every point.
+    const minutesAgo = [...Array.from({ length: 40 }, (_, i) => 100 - i), 40, ...Array.from({ length: 20 }, (_, i) => 20 - i)];
+    await ingest(
+      env.system.app,
+      auctionId,
+      minutesAgo.map((ago) => snapshot({ timestamp: windowStart(ago), peakViewers: ago === 40 ? 600 : 475 })),
+    );
+    const { page } = await openDashboard(auctionId, OWNER);
+    await page.click('#analytics-toggle');
+    await textOf(page, '#stat-peak', '600');
+    await textOf(page, '#chart .peak-marker', /^Peak 600 · /);
+    expect(await paintedUnderPeakMarker(page)).toBe('painted');
+    await screenshot(page, 'dashboard-lone-window');
     await page.close();
   });
 

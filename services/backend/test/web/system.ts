@@ -55,7 +55,7 @@ export async function ingest(app: FastifyInstance, auctionId: string, snapshots:
     headers: internalKey,
     payload: { snapshots: snapshots.map((snapshot) => ({ auctionId, ...snapshot })) },
   });
-  expect(reply.json()).toMatchObject({ data: { stored: snapshots.length } });
+  expect(reply.json(), JSON.stringify(reply.json())).toMatchObject({ data: { stored: snapshots.length } });
 }
 
 /** The backend listening for real (pages and APIs) and the socket server beside it. */
