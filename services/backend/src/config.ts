@@ -36,7 +36,7 @@ export const BackendEnvSchema = Type.Object({
   PUBLIC_SOCKET_URL: Type.String({
     pattern: '^(wss?://[^/]+/?)?$',
     default: '',
-    description: 'socket server URL the live view connects to (ws:// or wss://); empty: the page host on port 8081',
+    description: 'socket server URL the live view connects to (ws:// or wss://), and whose HTTP side on the same host and port the overview asks for live counts; empty: the page host on port 8081',
   }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 2 * 1024 * 1024, description: 'largest request body in bytes' }),
   REQUEST_TIMEOUT_MS: Type.Integer({
