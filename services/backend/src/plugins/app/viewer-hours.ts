@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { MongoBulkWriteError, type Binary, type Collection, type ObjectId } from 'mongodb';
+import { MongoBulkWriteError, MongoServerError, type Binary, type Collection, type ObjectId } from 'mongodb';
 import fp from 'fastify-plugin';
 import type { SeriesWindow } from '../../analytics/viewer-series.js';
 import { windowMs as windowLength, type BackendConfig } from '../../config.js';
@@ -271,6 +271,41 @@ function viewerHours(
   };
 }
 
+/** The document saying every snapshot stored before marks existed has been marked (it has no hour: no read finds it). */
+const BACKFILLED = 'backfilled';
+const BACKFILL_CHUNK = 5_000;
+
+/**
+ * Once per database: marks the auction-hours of snapshots stored before this version, which the
+ * ingest never marked, in one pass over the collection at start-up. Returns how many it marked,
+ * or undefined when it had been done.
+ */
+async function backfillMarks(marks: Collection<MarkDocument>, snapshots: ViewerAnalyticsRepository): Promise<number | undefined> {
+  if ((await marks.findOne({ _id: BACKFILLED })) !== null) return undefined;
+  const at = new Date();
+  const found = new Map<string, MarkDocument>();
+  for await (const window of snapshots.windowsSince(new Date(0))) {
+    const hex = window.auction.toHexString();
+    const hour = hourOf(window.timestamp.getTime());
+    const key = keyOf(hex, hour);
+    if (!found.has(key)) found.set(key, { _id: `${key}:backfill`, auction: window.auction, hour: new Date(hour), at });
+  }
+  const all = [...found.values()];
+  for (let i = 0; i < all.length; i += BACKFILL_CHUNK) {
+    try {
+      await marks.insertMany(all.slice(i, i + BACKFILL_CHUNK), { ordered: false });
+    } catch (error) {
+      // Another process backfilling at the same time: its marks are the same.
+      if (!(error instanceof MongoBulkWriteError && [error.writeErrors].flat().every((writeError) => writeError.code === DUPLICATE_KEY))) throw error;
+    }
+  }
+  // Typed as a mark without hour or auction: the marks' readers filter on the hour, which this lacks.
+  await marks.insertOne({ _id: BACKFILLED } as MarkDocument).catch((error: unknown) => {
+    if (!(error instanceof MongoServerError && error.code === DUPLICATE_KEY)) throw error;
+  });
+  return all.length;
+}
+
 /** The marks and hour copies behind the reads of many auctions; the only module that touches their collections. */
 export default fp<{ config: BackendConfig }>(
   async (fastify, { config }) => {
@@ -279,6 +314,8 @@ export default fp<{ config: BackendConfig }>(
     const marks = db.collection<MarkDocument>(MARKS_COLLECTION);
     // Where the server can use it (MongoDB); FerretDB 1.x scans the marks, about one per 60 snapshots.
     await marks.createIndex({ auction: 1, hour: 1 }, undefined, undefined);
+    const marked = await backfillMarks(marks, fastify.viewerAnalytics);
+    if (marked !== undefined) fastify.log.info({ marks: marked }, 'marked the auction-hours of snapshots stored before marks existed');
     fastify.decorate(
       'viewerHours',
       viewerHours(marks, db.collection<HourDocument>(HOURS_COLLECTION), fastify.viewerAnalytics, fastify.databaseAvailability, windowLength(config)),

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { ObjectId } from 'mongodb';
 import Type from 'typebox';
 import {
   AuctionParamsSchema,
@@ -11,8 +12,9 @@ import {
   type ViewerAnalyticsQuery,
 } from '@viewer-analytics/shared';
 import { viewerCsv } from '../../analytics/viewer-csv.js';
-import { viewerSeries } from '../../analytics/viewer-series.js';
+import { viewerSeries, type SeriesWindow } from '../../analytics/viewer-series.js';
 import { ValidationError } from '../../http-error.js';
+import { KEYED_READ_WINDOWS } from '../../plugins/app/viewer-analytics-repository.js';
 import { errorResponses } from '../../schemas/error-responses.js';
 
 export interface ViewersOptions {
@@ -48,6 +50,19 @@ function wantsCsv(format: ViewerAnalyticsQuery['format'], accept: string | undef
 
 /** The dashboard's view of an auction's stored snapshots: at most MAX_VIEWER_POINTS points, whatever the range holds, or all of them as CSV. */
 const viewers: FastifyPluginAsyncTypebox<ViewersOptions> = async (fastify, { windowMs, sampleIntervalMs }) => {
+  /**
+   * The auction's windows in the range, oldest first: a short range by key from the snapshots, a
+   * longer one (or all) from the hour copies, which FerretDB reads without scanning every snapshot.
+   */
+  async function windowsOf(auction: ObjectId, range: Range): Promise<AsyncIterable<SeriesWindow>> {
+    if (range !== undefined && (range.until.getTime() - range.since.getTime()) / windowMs <= KEYED_READ_WINDOWS) return fastify.viewerAnalytics.windows(auction, range);
+    const all = range ?? { since: new Date(0), until: new Date() };
+    const found = (await fastify.viewerHours.windows([auction], all)).get(auction.toHexString()) ?? [];
+    return (async function* () {
+      yield* found;
+    })();
+  }
+
   fastify.get(
     '/auctions/:id/analytics/viewers',
     {
@@ -74,7 +89,7 @@ const viewers: FastifyPluginAsyncTypebox<ViewersOptions> = async (fastify, { win
     async (request, reply) => {
       const within = rangeOf(request.query, Date.now());
       const auction = await fastify.authorization.auctionFor(request.user, request.params.id);
-      const windows = fastify.viewerAnalytics.windows(auction._id, within);
+      const windows = await windowsOf(auction._id, within);
 
       if (wantsCsv(request.query.format, request.headers.accept)) {
         const iterator = windows[Symbol.asyncIterator]();

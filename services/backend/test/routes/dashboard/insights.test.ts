@@ -2,14 +2,17 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   HEATMAP_CELLS,
+  snapshotKey,
   VisitorSketch,
   type BatchSnapshot,
   type Heatmap,
   type Overview,
+  type SnapshotDocument,
   type TokenClaims,
   type ViewerAnalytics,
 } from '@viewer-analytics/shared';
-import { HOURS_COLLECTION } from '../../../src/plugins/app/viewer-hours.js';
+import { ObjectId } from 'mongodb';
+import { HOURS_COLLECTION, MARKS_COLLECTION } from '../../../src/plugins/app/viewer-hours.js';
 import { ADMIN, bearer, buildApp, createAuction, database, dropAndClose, internalKey, OWNER, STRANGER, testConfig, windowStart } from '../../helper.js';
 
 const MINUTE = 60_000;
@@ -221,5 +224,37 @@ describe('GET /api/v1/analytics/overview and /api/v1/analytics/heatmap', () => {
 
   it('answers a request without a token with 401', async () => {
     expect((await app.inject({ method: 'GET', url: '/api/v1/analytics/overview' })).statusCode).toBe(401);
+  });
+});
+
+describe('snapshots stored before auction-hours were marked', () => {
+  it('are marked once at start-up, so the overview counts them', async () => {
+    const config = testConfig(`${import.meta.filename}-backfill`);
+    const before = await buildApp(config);
+    const auction = await createAuction(before);
+    // Stored as an older version did: snapshots and no marks.
+    const documents = [5, 70, 200].map((minutesAgo) => ({
+      _id: snapshotKey(auction, Date.parse(windowStart(minutesAgo))),
+      auction: new ObjectId(auction),
+      timestamp: new Date(windowStart(minutesAgo)),
+      viewerCount: 4,
+      avgViewers: 4,
+      peakViewers: 4,
+      minViewers: 4,
+      sampleCount: 12,
+      createdAt: new Date(),
+      updatedAt: new Date(),
+    }));
+    await database(before).collection<SnapshotDocument>('vieweranalytics').insertMany(documents);
+    await database(before).collection(MARKS_COLLECTION).deleteMany({});
+    await before.close();
+
+    const after = await buildApp(config);
+    try {
+      const reply = await after.inject({ method: 'GET', url: '/api/v1/analytics/overview', headers: bearer(after, OWNER) });
+      expect(reply.json<{ data: Overview }>().data.auctions).toMatchObject([{ id: auction, snapshots: 3 }]);
+    } finally {
+      await dropAndClose(after);
+    }
   });
 });
