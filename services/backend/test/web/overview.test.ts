@@ -68,6 +68,7 @@ describe("the owner's overview in Chromium", () => {
     // Peak, average (25 + 0…4), viewer-minutes (Σ averages: 12 samples of 5 s each), uniques, analytics.
     expect(cells.slice(1, 6)).toEqual(['50', '27', '135', '—', 'On']);
     expect(await page.locator('#owner-filter-label').isHidden()).toBe(true);
+    expect(await page.locator('h1').textContent()).toBe('Your auctions');
     expect(await page.locator('#auctions th[data-key="createdAt"]').getAttribute('aria-sort')).toBe('descending');
     await screenshot(page, 'overview');
     await page.close();
@@ -158,6 +159,7 @@ describe("the owner's overview in Chromium", () => {
     const page = await openOverview(ADMIN);
     await titlesRead(page, ["Stranger's auction", 'Charlie', 'Bravo', 'Alpha']);
     expect(await page.locator('#owner-filter-label').isVisible()).toBe(true);
+    expect(await page.locator('h1').textContent()).toBe('All auctions');
     await page.selectOption('#owner-filter', OWNER.sub);
     await titlesRead(page, ['Charlie', 'Bravo', 'Alpha']);
     await page.selectOption('#owner-filter', STRANGER.sub);

@@ -43,6 +43,10 @@ const table = new AuctionTable(element('auctions', HTMLTableElement), {
 element('time-zone', HTMLSpanElement).textContent = timeZone;
 // Only an admin sees other people's auctions, so only an admin can narrow them to one owner.
 ownerLabel.hidden = !admin;
+if (admin) {
+  element('heading', HTMLHeadingElement).textContent = 'All auctions';
+  document.title = 'All auctions';
+}
 /** Every owner an admin has seen in an unfiltered list, for the filter's choices. */
 const owners = new Set<string>();
 let rows: Row[] = [];
