@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { MongoBulkWriteError, MongoServerError, type Binary, type Collection, type ObjectId } from 'mongodb';
+import type { FastifyBaseLogger } from 'fastify';
 import fp from 'fastify-plugin';
 import type { SeriesWindow } from '../../analytics/viewer-series.js';
 import { windowMs as windowLength, type BackendConfig } from '../../config.js';
@@ -32,6 +33,10 @@ const CLOCK_SKEW_MS = 2_000;
 const MAX_REMEMBERED = 200_000;
 /** Missing hours are copied with lookups by key while they hold at most this many windows; beyond, in one pass over the collection. */
 export const KEYED_COPY_WINDOWS = 3_000;
+/** Hour copies this process keeps in memory at most (about 60 windows each). */
+const MAX_REMEMBERED_COPIES = 20_000;
+/** Late snapshots' hours are copied once none has come for this long. */
+export const COPY_AFTER_QUIET_MS = 3_000;
 /** Up to this many auctions, the marks are filtered by auction in the database; beyond, here (FerretDB compares each mark with each id of an $in). */
 const MARK_FILTER_AUCTIONS = 32;
 
@@ -73,6 +78,8 @@ export interface HourRange {
 }
 
 export interface ViewerHours {
+  /** Waits for the copying of late snapshots' hours under way; what is due but not started is dropped. */
+  close(): Promise<void>;
   /** Marks the auction-hours of snapshots the ingest has just stored, or found stored already (a retry); `doneAt` is when that write returned. */
   noteStored(snapshots: readonly SnapshotDocument[], doneAt: number): Promise<void>;
   /** The windows of these auctions (every auction when null) that start within the range (bounds included), by auction hex id, oldest first. */
@@ -121,6 +128,11 @@ async function collect(windows: AsyncIterable<SeriesWindow>): Promise<SeriesWind
   return all;
 }
 
+interface CachedHour {
+  readonly copiedAt: number;
+  readonly windows: SeriesWindow[];
+}
+
 interface WantedHour {
   readonly auction: ObjectId;
   readonly hex: string;
@@ -135,8 +147,17 @@ function viewerHours(
   snapshots: ViewerAnalyticsRepository,
   { guard }: DatabaseAvailability,
   windowMs: number,
+  log: FastifyBaseLogger,
 ): ViewerHours {
   const remembered = new Set<string>();
+  /** Trusted copies read or made by this process, by key: checked against the marks like stored ones. */
+  const memory = new Map<string, CachedHour>();
+  /** The copying under way (one at a time). */
+  let copying: Promise<unknown> = Promise.resolve();
+  /** Hours late snapshots touched, to copy once they stop coming. */
+  let pending: { first: number; last: number } | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let inFlight: Promise<void> = Promise.resolve();
   /** Unique across processes and calls: this process's random prefix, then a counter. */
   const prefix = randomBytes(6).toString('hex');
   let sequence = 0;
@@ -150,6 +171,7 @@ function viewerHours(
 
   /** Copies these settled hours from the snapshots, stores the copies, and returns their windows by key. */
   async function copyHours(wanted: readonly WantedHour[]): Promise<Map<string, SeriesWindow[]>> {
+    if (wanted.length === 0) return new Map();
     const copiedAt = Date.now();
     const byKey = new Map<string, SeriesWindow[]>(wanted.map(({ hex, hour }) => [keyOf(hex, hour), []]));
     if (wanted.length * (HOUR_MS / windowMs) <= KEYED_COPY_WINDOWS) {
@@ -186,7 +208,86 @@ function viewerHours(
     return byKey;
   }
 
-  return {
+  /** Whether a copy taken at `copiedAt` holds every window of the hour: taken after it settled and after its newest mark. */
+  const trusted = ({ hour, lastMark }: WantedHour, copiedAt: number): boolean => settled(hour, copiedAt) && copiedAt > lastMark + CLOCK_SKEW_MS;
+
+  /** The stored copies of these hours that can be trusted, by key. */
+  async function storedCopies(wanted: readonly WantedHour[]): Promise<Map<string, CachedHour>> {
+    const found = new Map<string, CachedHour>();
+    const copies = await guard(() => Promise.all(wanted.map(({ hex, hour }) => hours.findOne({ _id: keyOf(hex, hour) }))));
+    wanted.forEach((wantedHour, i) => {
+      const copied = copies[i];
+      if (copied === null || copied === undefined || !trusted(wantedHour, copied.copiedAt.getTime())) return;
+      const cached = { copiedAt: copied.copiedAt.getTime(), windows: copied.windows.map((window) => uncopy(window, wantedHour.hour)) };
+      found.set(copied._id, cached);
+      remember(copied._id, cached);
+    });
+    return found;
+  }
+
+  function remember(key: string, cached: CachedHour): void {
+    if (memory.size >= MAX_REMEMBERED_COPIES) memory.clear();
+    memory.set(key, cached);
+  }
+
+  /**
+   * The windows of settled hours: from this process's memory, else from the stored copies, else
+   * copied now. One copying at a time: reads that need the same hours meanwhile find the copies
+   * the first one wrote instead of reading every snapshot again.
+   */
+  async function settledWindows(closed: readonly WantedHour[]): Promise<Map<string, SeriesWindow[]>> {
+    const windowsByKey = new Map<string, SeriesWindow[]>();
+    let rest: WantedHour[] = [];
+    for (const wantedHour of closed) {
+      const key = keyOf(wantedHour.hex, wantedHour.hour);
+      const cached = memory.get(key);
+      if (cached !== undefined && trusted(wantedHour, cached.copiedAt)) windowsByKey.set(key, cached.windows);
+      else rest.push(wantedHour);
+    }
+    for (const [key, { windows }] of await storedCopies(rest)) windowsByKey.set(key, windows);
+    rest = rest.filter(({ hex, hour }) => !windowsByKey.has(keyOf(hex, hour)));
+    if (rest.length === 0) return windowsByKey;
+
+    const run = copying.then(async () => {
+      const meanwhile = await storedCopies(rest);
+      const copied = await copyHours(rest.filter(({ hex, hour }) => !meanwhile.has(keyOf(hex, hour))));
+      return [...[...meanwhile].map(([key, { windows }]): [string, SeriesWindow[]] => [key, windows]), ...copied];
+    });
+    copying = run.catch(() => undefined);
+    for (const [key, windows] of await run) windowsByKey.set(key, windows);
+    return windowsByKey;
+  }
+
+  /** Copies the settled hours that late snapshots touched, a while after the last of them (a restore or an outage's backlog). */
+  function copyLater(hoursTouched: readonly number[]): void {
+    const first = Math.min(...hoursTouched);
+    const last = Math.max(...hoursTouched) + HOUR_MS - 1;
+    pending = pending === undefined ? { first, last } : { first: Math.min(pending.first, first), last: Math.max(pending.last, last) };
+    clearTimeout(timer);
+    timer = setTimeout(copyPending, COPY_AFTER_QUIET_MS);
+    timer.unref();
+  }
+
+  function copyPending(): void {
+    if (pending === undefined) return;
+    const range = { since: new Date(pending.first), until: new Date(pending.last) };
+    pending = undefined;
+    inFlight = hoursApi.windows(null, range).then(
+      () => undefined,
+      (error: unknown) => {
+        log.warn({ err: error }, 'copying the hours of late snapshots failed: the first read that needs them copies them');
+      },
+    );
+  }
+
+  const hoursApi: ViewerHours = {
+    async close() {
+      // What is due but not started is left to the first read that needs it.
+      clearTimeout(timer);
+      pending = undefined;
+      await inFlight;
+    },
+
     async noteStored(stored, doneAt) {
       const keys = new Map<string, MarkDocument>();
       const fresh: string[] = [];
@@ -206,6 +307,8 @@ function viewerHours(
       await guard(() => marks.insertMany([...keys.values()], { ordered: false }));
       if (remembered.size + fresh.length > MAX_REMEMBERED) remembered.clear();
       for (const key of fresh) remembered.add(key);
+      const lateHours = [...keys.keys()].filter((key) => !fresh.includes(key)).map((key) => Number(key.split(':')[1]));
+      if (lateHours.length > 0) copyLater(lateHours);
     },
 
     async windows(auctions, range) {
@@ -233,19 +336,8 @@ function viewerHours(
         else known.lastMark = Math.max(known.lastMark, mark.at.getTime());
       }
 
-      const windowsByKey = new Map<string, SeriesWindow[]>();
       const open = [...wanted.values()].filter(({ hour }) => !settled(hour, now));
-      const closed = [...wanted.values()].filter(({ hour }) => settled(hour, now));
-      const copies = await guard(() => Promise.all(closed.map(({ hex, hour }) => hours.findOne({ _id: keyOf(hex, hour) }))));
-      const missing: WantedHour[] = [];
-      closed.forEach((wantedHour, i) => {
-        const copied = copies[i];
-        const copiedAt = copied?.copiedAt.getTime() ?? 0;
-        if (copied !== null && copied !== undefined && settled(wantedHour.hour, copiedAt) && copiedAt > wantedHour.lastMark + CLOCK_SKEW_MS) {
-          windowsByKey.set(keyOf(wantedHour.hex, wantedHour.hour), copied.windows.map((window) => uncopy(window, wantedHour.hour)));
-        } else missing.push(wantedHour);
-      });
-      if (missing.length > 0) for (const [key, windows] of await copyHours(missing)) windowsByKey.set(key, windows);
+      const windowsByKey = await settledWindows([...wanted.values()].filter(({ hour }) => settled(hour, now)));
       await Promise.all(
         open.map(async ({ auction, hex, hour }) => {
           const starts = startsIn(hour).filter((start) => start >= since && start <= until);
@@ -269,6 +361,7 @@ function viewerHours(
       );
     },
   };
+  return hoursApi;
 }
 
 /** The document saying every snapshot stored before marks existed has been marked (it has no hour: no read finds it). */
@@ -318,8 +411,9 @@ export default fp<{ config: BackendConfig }>(
     if (marked !== undefined) fastify.log.info({ marks: marked }, 'marked the auction-hours of snapshots stored before marks existed');
     fastify.decorate(
       'viewerHours',
-      viewerHours(marks, db.collection<HourDocument>(HOURS_COLLECTION), fastify.viewerAnalytics, fastify.databaseAvailability, windowLength(config)),
+      viewerHours(marks, db.collection<HourDocument>(HOURS_COLLECTION), fastify.viewerAnalytics, fastify.databaseAvailability, windowLength(config), fastify.log),
     );
+    fastify.addHook('onClose', () => fastify.viewerHours.close());
   },
   { name: 'viewer-hours', dependencies: ['mongodb', 'database-availability', 'viewer-analytics-repository'] },
 );

@@ -12,7 +12,7 @@ import {
   type ViewerAnalytics,
 } from '@viewer-analytics/shared';
 import { ObjectId } from 'mongodb';
-import { HOURS_COLLECTION, MARKS_COLLECTION } from '../../../src/plugins/app/viewer-hours.js';
+import { COPY_AFTER_QUIET_MS, HOURS_COLLECTION, MARKS_COLLECTION } from '../../../src/plugins/app/viewer-hours.js';
 import { ADMIN, bearer, buildApp, createAuction, database, dropAndClose, internalKey, OWNER, STRANGER, testConfig, windowStart } from '../../helper.js';
 
 const MINUTE = 60_000;
@@ -156,6 +156,20 @@ describe('GET /api/v1/analytics/overview and /api/v1/analytics/heatmap', () => {
     await expectRowsMatchSummaries(overview);
     // Read again, from the copies.
     expect(await get<Overview>('/api/v1/analytics/overview?ownerId=busy-owner', ADMIN)).toEqual(overview);
+  });
+
+  it('copies the hours of late snapshots once they stop coming, before any read asks', async () => {
+    const restored = await createAuction(app, { ownerId: 'restored-owner' });
+    await ingest([item(restored, 6 * 24 * 60, 5), item(restored, 6 * 24 * 60 - 1, 6)]);
+    const hour = Math.floor(Date.parse(windowStart(6 * 24 * 60)) / HOUR) * HOUR;
+    const copies = database(app).collection<{ _id: string; windows: unknown[] }>(HOURS_COLLECTION);
+    const deadline = Date.now() + COPY_AFTER_QUIET_MS + 10_000;
+    let copy = await copies.findOne({ _id: `${restored}:${String(hour)}` });
+    while (copy === null && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      copy = await copies.findOne({ _id: `${restored}:${String(hour)}` });
+    }
+    expect(copy?.windows).toHaveLength(2);
   });
 
   it("lets an admin see every owner's auctions or one owner's, and nobody else another owner's", async () => {
