@@ -1,10 +1,10 @@
 /**
  * Sampling, broadcast encoding and flush encoding at scale, with the heap watched: 100,000 live
- * auctions sampled per tick, and the frames and batch bodies they produce, must allocate nothing
- * per tick. Run: pnpm bench:sampling (node --expose-gc).
+ * auctions sampled per tick, and the frames and batch bodies they produce (with each window's
+ * visitor sketch), must allocate nothing per tick. Run: pnpm bench:sampling (node --expose-gc).
  */
 import { performance } from 'node:perf_hooks';
-import { AuctionSlots, CountMessageEncoder, encodeBatch, encodeFrame, frameBytes, LocalViewerCounts, MAX_BATCH_BYTES, Sampler, SnapshotOutbox } from '@viewer-analytics/socket/hot-paths';
+import { AuctionSlots, batchLength, CountMessageEncoder, encodeBatch, encodeFrame, fixedFrameBytes, LocalViewerCounts, MAX_BATCH_BYTES, Sampler, SnapshotOutbox, WindowVisitors } from '@viewer-analytics/socket/hot-paths';
 import { measureAllocation } from './heap.js';
 
 const AUCTIONS = Number(process.env['BENCH_AUCTIONS'] ?? 100_000);
@@ -17,15 +17,22 @@ const REPEAT = Number(process.env['BENCH_REPEAT'] ?? 10);
 const slots = new AuctionSlots(AUCTIONS);
 const counts = new LocalViewerCounts(AUCTIONS);
 const outbox = new SnapshotOutbox({ maxRecords: AUCTIONS * 4, maxAgeMs: Number.POSITIVE_INFINITY });
+/** Each auction's viewers are distinct visitors, still connected at every window (carried over). */
+const VIEWERS_OF = (slot: number): number => (slot % 50) + 1;
+const visitors = new WindowVisitors((add) => {
+  for (let slot = 0; slot < AUCTIONS; slot++) for (let v = 0; v < VIEWERS_OF(slot); v++) add(slot, Math.imul(slot * 64 + v + 1, 0x9e3779b1) >>> 0);
+});
 for (let i = 0; i < AUCTIONS; i++) {
   const slot = slots.acquire(i.toString(16).padStart(24, '0'));
-  for (let v = 0; v < (i % 50) + 1; v++) counts.join(slot);
+  for (let v = 0; v < VIEWERS_OF(slot); v++) counts.join(slot);
 }
+visitors.nextWindow();
 const samplerWith = (samplesPerWindow: number): Sampler =>
   new Sampler({
     slots,
     counts,
     outbox,
+    visitors,
     intervalMs: INTERVAL,
     samplesPerWindow,
     isIdle: (slot) => counts.countAt(slot) === 0,
@@ -63,15 +70,18 @@ const broadcastNs = ((performance.now() - broadcastStarted) * 1e6) / AUCTIONS;
 const sampler = samplerWith(SAMPLES);
 let at = 0;
 const body = Buffer.allocUnsafe(MAX_BATCH_BYTES);
-const frame = Buffer.allocUnsafe(frameBytes(AUCTIONS));
+// Room for every auction's record and sketch (at most 1 + 4 × 50 bytes here).
+const frame = Buffer.allocUnsafe(fixedFrameBytes(AUCTIONS) + AUCTIONS * 201);
 const flushAll = (): void => {
   const from = outbox.tail;
   const closed = sampler.closeWindow();
   sink += encodeFrame(outbox, from, outbox.tail, closed, frame);
   sampler.sample(at);
   at += INTERVAL;
-  for (let from = outbox.head; from < outbox.tail; from += 5_000) {
-    sink += encodeBatch(outbox, from, Math.min(5_000, outbox.tail - from), body);
+  for (let from = outbox.head; from < outbox.tail; ) {
+    const count = batchLength(outbox, from, outbox.tail);
+    sink += encodeBatch(outbox, from, count, body);
+    from += count;
   }
   outbox.acknowledge(outbox.tail);
 };
@@ -84,7 +94,7 @@ const flushNs = ((performance.now() - flushStarted) * 1e6) / AUCTIONS;
 const rows = [
   ['sample tick', `${AUCTIONS} auctions (n = ${TICKS})`, sampleNs, sampleHeap],
   ['broadcast encode', `${AUCTIONS} frames (n = ${REPEAT})`, broadcastNs, broadcastHeap],
-  ['window close + journal frame + batch encode', `${AUCTIONS} snapshots in ${Math.ceil(AUCTIONS / 5000)} bodies (n = ${REPEAT})`, flushNs, flushHeap],
+  ['window close (with visitor sketches) + journal frame + batch encode', `${AUCTIONS} snapshots, 1 to 50 visitors each (n = ${REPEAT})`, flushNs, flushHeap],
 ] as const;
 console.log('| hot path | work per run | ns per auction | heap growth: n runs / next 2n runs | allocated per auction per run | scavenges |');
 console.log('| --- | --- | ---: | ---: | ---: | ---: |');

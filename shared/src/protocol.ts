@@ -20,6 +20,8 @@ export const CloseCode = {
   messageTooBig: 1009,
   tryAgainLater: 1013,
   malformedAuctionId: 4400,
+  /** `?viewer=` empty, longer than 128 characters or not printable ASCII: the same "bad request" as a malformed id. */
+  malformedViewerId: 4400,
   unknownAuction: 4404,
 } as const;
 

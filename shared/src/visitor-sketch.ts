@@ -85,17 +85,34 @@ export class VisitorSketch {
   }
 
   toBytes(): Uint8Array {
-    if (this.dense) {
-      const bytes = new Uint8Array(1 + REGISTERS);
-      bytes[0] = FORMAT_DENSE;
-      bytes.set(this.registers as Uint8Array, 1);
-      return bytes;
-    }
-    const bytes = new Uint8Array(1 + 4 * this.exactCount);
-    bytes[0] = FORMAT_EXACT;
-    const view = new DataView(bytes.buffer);
-    for (let i = 0; i < this.exactCount; i++) view.setUint32(1 + 4 * i, this.exact[i] ?? 0, false);
+    const bytes = new Uint8Array(this.byteLength());
+    this.writeTo(bytes, 0);
     return bytes;
+  }
+
+  /** Length of toBytes(). */
+  byteLength(): number {
+    return this.dense ? 1 + REGISTERS : 1 + 4 * this.exactCount;
+  }
+
+  /** Writes the bytes of toBytes() into `target` at `offset` without allocating; returns the offset after them. */
+  writeTo(target: Uint8Array, offset: number): number {
+    if (this.dense) {
+      target[offset] = FORMAT_DENSE;
+      target.set(this.registers as Uint8Array, offset + 1);
+      return offset + 1 + REGISTERS;
+    }
+    target[offset] = FORMAT_EXACT;
+    let at = offset + 1;
+    for (let i = 0; i < this.exactCount; i++) {
+      const hash = this.exact[i] ?? 0;
+      target[at] = hash >>> 24;
+      target[at + 1] = (hash >>> 16) & 0xff;
+      target[at + 2] = (hash >>> 8) & 0xff;
+      target[at + 3] = hash & 0xff;
+      at += 4;
+    }
+    return at;
   }
 
   /** Reads toBytes() output back; throws an Error naming what is wrong with anything else. */

@@ -69,6 +69,13 @@ export const SocketEnvSchema = Type.Object({
     default: 'va:',
     description: 'prefix of the cluster\'s Redis keys and channel: letters, digits, _ . : -',
   }),
+  TRUSTED_PROXY_HOPS: Type.Integer({
+    minimum: 0,
+    maximum: 10,
+    default: 0,
+    description:
+      'proxies of your own in front of the socket server; >0: a viewer\'s IP (for counting unique viewers) is the X-Forwarded-For entry that many hops from the right, 0: the peer address, the header is ignored',
+  }),
   LOG_LEVEL: LogLevelSchema,
 });
 

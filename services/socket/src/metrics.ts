@@ -1,6 +1,6 @@
 import { Histogram } from 'prom-client';
 
-export type RejectReason = 'malformed_id' | 'unknown_auction' | 'at_capacity' | 'lookup_failed';
+export type RejectReason = 'malformed_id' | 'malformed_viewer' | 'unknown_auction' | 'at_capacity' | 'lookup_failed';
 export type SentOutcome = 'stored' | 'duplicates' | 'disabled' | 'unknown' | 'rejected';
 
 /**
@@ -18,7 +18,7 @@ export class SocketMetrics {
   /** Snapshots the sampler made (closed windows × auctions): what the backend should end up with. */
   snapshotsMade = 0;
   outboxFilesCorrupt = 0;
-  readonly rejected: Record<RejectReason, number> = { malformed_id: 0, unknown_auction: 0, at_capacity: 0, lookup_failed: 0 };
+  readonly rejected: Record<RejectReason, number> = { malformed_id: 0, malformed_viewer: 0, unknown_auction: 0, at_capacity: 0, lookup_failed: 0 };
   readonly snapshotsSent: Record<SentOutcome, number> = { stored: 0, duplicates: 0, disabled: 0, unknown: 0, rejected: 0 };
   /** One observation per batch request, not per snapshot: registered by the server's registry only. */
   readonly flushDuration = new Histogram({

@@ -18,6 +18,8 @@ import { Sampler } from './sampling/sampler.js';
 import uWS, { type TemplatedApp, type us_listen_socket } from './uws.js';
 import { AuctionDirectory } from './viewers/auction-directory.js';
 import { LiveFeed } from './viewers/live-feed.js';
+import { DailySalt, msUntilMidnight } from './visitors/daily-salt.js';
+import { WindowVisitors } from './visitors/window-visitors.js';
 
 export interface SocketServer {
   readonly port: number;
@@ -42,8 +44,11 @@ export async function startSocketServer(config: SocketConfig, log: Logger): Prom
   const metrics = new SocketMetrics();
   const slots = new AuctionSlots(config.MAX_AUCTIONS);
   const counts = new LocalViewerCounts(config.MAX_AUCTIONS);
+  // Three quarters of the memory for the records, a quarter for their visitor sketches.
+  const outboxBytes = config.OUTBOX_MAX_MB * 1024 * 1024;
   const outbox = new SnapshotOutbox({
-    maxRecords: Math.floor((config.OUTBOX_MAX_MB * 1024 * 1024) / OUTBOX_RECORD_BYTES),
+    maxRecords: Math.floor((outboxBytes * 0.75) / OUTBOX_RECORD_BYTES),
+    maxSketchBytes: Math.floor(outboxBytes * 0.25),
     maxAgeMs: config.OUTBOX_MAX_AGE_HOURS * 3_600_000,
   });
   // Bound once the flusher exists: the cluster's delivery may drop copies or allow more sending.
@@ -88,10 +93,16 @@ export async function startSocketServer(config: SocketConfig, log: Logger): Prom
     persist();
     flusher.kick();
   };
+  // Every viewer still connected when a window opens is one of its visitors.
+  const visitors = new WindowVisitors((add) => {
+    liveFeed.forEachVisitor(add);
+  });
+  const salt = new DailySalt();
   const sampler = new Sampler({
     slots,
     counts: shown,
     outbox,
+    visitors,
     intervalMs: config.SAMPLE_INTERVAL_MS,
     samplesPerWindow: config.SAMPLES_PER_SNAPSHOT,
     // Global with Redis: a slot with viewers on another process stays busy.
@@ -128,6 +139,9 @@ export async function startSocketServer(config: SocketConfig, log: Logger): Prom
     metrics,
     log,
     maxConnections: config.MAX_CONNECTIONS,
+    visitors,
+    salt,
+    trustedProxyHops: config.TRUSTED_PROXY_HOPS,
   });
   app.ws(liveFeedPath(':id'), liveFeed.behavior());
   registerHttpRoutes(app, {
@@ -150,6 +164,9 @@ export async function startSocketServer(config: SocketConfig, log: Logger): Prom
     throw error;
   });
   sampler.start();
+  const midnight = everyMidnight(() => {
+    salt.rotate();
+  });
   // With Redis, on the cluster's shared marks, just after every process published its changes.
   let marks: MarkTimer | undefined;
   if (cluster === undefined) broadcaster.start();
@@ -162,6 +179,7 @@ export async function startSocketServer(config: SocketConfig, log: Logger): Prom
     liveFeed.closeAll(CloseCode.goingAway, 'server shutting down');
     broadcaster.stop();
     marks?.stop();
+    clearTimeout(midnight.timer);
     sampler.stop();
     // The save comes first: nothing after it (a deadline, a second signal) can lose the window.
     await journal.sync(sampler.closeWindow());
@@ -209,6 +227,21 @@ async function startCluster(
   });
   log.info({ processId: cluster.processId, epoch: cluster.epoch, prefix: config.REDIS_KEY_PREFIX }, 'counting viewers over the cluster through Redis');
   return cluster;
+}
+
+/** Runs `task` at every UTC midnight (yesterday's salt is dropped then even when nobody joins). */
+function everyMidnight(task: () => void): { timer: NodeJS.Timeout | undefined } {
+  const handle: { timer: NodeJS.Timeout | undefined } = { timer: undefined };
+  const arm = (): void => {
+    // A minimum of one second: a timer that fires a little early must not run twice in a row.
+    handle.timer = setTimeout(() => {
+      task();
+      arm();
+    }, Math.max(1_000, msUntilMidnight(Date.now()) + 1));
+    handle.timer.unref();
+  };
+  arm();
+  return handle;
 }
 
 function listen(app: TemplatedApp, host: string, port: number): Promise<us_listen_socket> {

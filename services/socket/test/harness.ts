@@ -226,8 +226,9 @@ export class Viewer {
   /** How the connection ended, once it has: failed waits name it. */
   private ending: string | undefined;
 
-  constructor(url: string) {
-    this.socket = new WebSocket(url);
+  /** `headers`: what a browser would send with the upgrade, e.g. its User-Agent. */
+  constructor(url: string, headers?: Record<string, string>) {
+    this.socket = new WebSocket(url, headers === undefined ? undefined : { headers });
     this.opened = new Promise((resolve, reject) => {
       this.socket.once('open', () => {
         resolve();

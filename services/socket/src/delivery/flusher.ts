@@ -1,10 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { MAX_BATCH_SNAPSHOTS, SnapshotRejection, type InvalidSnapshot } from '@viewer-analytics/shared';
+import { SnapshotRejection, type InvalidSnapshot } from '@viewer-analytics/shared';
 import type { SocketMetrics } from '../metrics.js';
 import type { BackendClient } from '../backend/backend-client.js';
-import { encodeBatch, MAX_BATCH_BYTES } from './batch-encoder.js';
+import { batchLength, encodeBatch, MAX_BATCH_BYTES } from './batch-encoder.js';
 import type { SnapshotOutbox } from './snapshot-outbox.js';
 
 /** Decides how much of the outbox this process sends: with several processes, only the leader sends all of it. */
@@ -39,7 +39,7 @@ interface Range {
 }
 
 /**
- * Sends the outbox to the backend in batches of up to 5,000 snapshots, a few requests at once.
+ * Sends the outbox to the backend in batches of up to 5,000 snapshots (and 1.5 MiB), a few requests at once.
  * A record leaves the outbox only when the backend answered for it and for everything before
  * it. On failure (network, 5xx, 401, 408, 429) it waits (exponential backoff, "equal jitter")
  * and sends again from the oldest record: the backend's unique index makes the resent ones
@@ -69,7 +69,7 @@ export class Flusher {
     if (this.sendCursor < outbox.head) this.sendCursor = outbox.head;
     while (this.inFlight < concurrency && this.sendCursor < end) {
       const from = this.sendCursor;
-      const count = Math.min(MAX_BATCH_SNAPSHOTS, end - from);
+      const count = batchLength(outbox, from, end);
       this.sendCursor += count;
       void this.send(from, count);
     }

@@ -2,15 +2,24 @@ import { mkdir, open, readFile, rename, unlink, type FileHandle } from 'node:fs/
 import { basename, dirname } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { AUCTION_ID_LENGTH } from '../auctions/auction-slots.js';
-import { OUTBOX_RECORD_BYTES, type SnapshotOutbox } from './snapshot-outbox.js';
+import type { SnapshotOutbox } from './snapshot-outbox.js';
 
 const FILE_MAGIC = 0x56414f42; // "VAOB"
-const FILE_VERSION = 2;
+/** Version 3: records carry their window's unique visitors and visitor sketch (variable length). */
+const FILE_VERSION = 3;
+/** Version 2: fixed records without visitors; still read, so that an upgrade keeps what was waiting. */
+const FIXED_RECORDS_VERSION = 2;
 /** magic, version, last closed window, CRC-32 of the first 16 bytes. */
 const HEADER_BYTES = 20;
 const FRAME_MAGIC = 0x56414f46; // "VAOF"
-/** magic, record count, closed window, CRC-32 of count + window + records. */
-const FRAME_HEADER_BYTES = 20;
+/** Version 3: magic, record count, bytes of records, closed window, CRC-32 of count + bytes + window + records. */
+const FRAME_HEADER_BYTES = 24;
+/** Version 2: magic, record count, closed window, CRC-32 of count + window + records. */
+const FIXED_FRAME_HEADER_BYTES = 20;
+/** A record of versions 1 and 2: id, window, sum, last, peak, min, samples. */
+const FIXED_RECORD_BYTES = AUCTION_ID_LENGTH + 8 + 8 + 4 * 3 + 1;
+/** A version 3 record before its sketch: the fixed record, uniques (int32), sketch length (uint16). */
+const RECORD_HEAD_BYTES = FIXED_RECORD_BYTES + 4 + 2;
 /** The format a graceful stop wrote before the journal: header (24 bytes), then records. */
 const LEGACY_VERSION = 1;
 const LEGACY_HEADER_BYTES = 24;
@@ -189,30 +198,38 @@ export class OutboxJournal {
 
   /** Encodes records [from, to) as one frame into the reused scratch buffer; returns its length. */
   private encodeFrame(from: number, to: number, closedWindow: number): number {
-    const length = frameBytes(to - from);
+    const length = frameBytes(this.outbox, from, to);
     if (this.scratch.length < length) this.scratch = Buffer.allocUnsafe(Math.max(length, this.scratch.length * 2));
     return encodeFrame(this.outbox, from, to, closedWindow, this.scratch);
   }
 }
 
-export function frameBytes(records: number): number {
-  return FRAME_HEADER_BYTES + records * OUTBOX_RECORD_BYTES;
+/** Bytes of a frame of `records` records without visitor sketches. */
+export function fixedFrameBytes(records: number): number {
+  return FRAME_HEADER_BYTES + records * RECORD_HEAD_BYTES;
+}
+
+/** Bytes of the frame that holds outbox records [from, to). */
+export function frameBytes(outbox: SnapshotOutbox, from: number, to: number): number {
+  let bytes = fixedFrameBytes(to - from);
+  for (let seq = from; seq < to; seq++) bytes += outbox.sketchLengthOf(seq);
+  return bytes;
 }
 
 /**
  * Writes outbox records [from, to) as one journal frame into `target` (at least
- * `frameBytes(to - from)` long) and returns its length. No allocation per record: it runs for
- * every live auction at every window close.
+ * `frameBytes(outbox, from, to)` long) and returns its length. No allocation per record: it runs
+ * for every live auction at every window close.
  */
 export function encodeFrame(outbox: SnapshotOutbox, from: number, to: number, closedWindow: number, target: Buffer): number {
-  const length = frameBytes(to - from);
   target.writeUInt32LE(FRAME_MAGIC, 0);
   target.writeUInt32LE(to - from, 4);
-  target.writeDoubleLE(closedWindow, 8);
+  target.writeDoubleLE(closedWindow, 12);
   let offset = FRAME_HEADER_BYTES;
   for (let seq = from; seq < to; seq++) offset = writeRecord(outbox, seq, target, offset);
-  target.writeUInt32LE(crc32(target.subarray(FRAME_HEADER_BYTES, length), crc32(target.subarray(4, 16))), 16);
-  return length;
+  target.writeUInt32LE(offset - FRAME_HEADER_BYTES, 8);
+  target.writeUInt32LE(crc32(target.subarray(FRAME_HEADER_BYTES, offset), crc32(target.subarray(4, 20))), 20);
+  return offset;
 }
 
 function writeRecord(outbox: SnapshotOutbox, seq: number, target: Buffer, offset: number): number {
@@ -226,11 +243,67 @@ function writeRecord(outbox: SnapshotOutbox, seq: number, target: Buffer, offset
   at = target.writeInt32LE(outbox.lastOf(seq), at);
   at = target.writeInt32LE(outbox.peakOf(seq), at);
   at = target.writeInt32LE(outbox.minOf(seq), at);
-  return target.writeUInt8(outbox.samplesOf(seq), at);
+  at = target.writeUInt8(outbox.samplesOf(seq), at);
+  at = target.writeInt32LE(outbox.uniquesOf(seq), at);
+  const length = outbox.sketchLengthOf(seq);
+  at = target.writeUInt16LE(length, at);
+  if (length === 0) return at;
+  const sketches = outbox.sketches;
+  const sketchAt = outbox.sketchOffsetOf(seq);
+  // A byte loop for the same reason as the id's.
+  for (let i = 0; i < length; i++) target[at + i] = sketches[sketchAt + i]!;
+  return at + length;
+}
+
+/** A sketch's bytes inside a loaded file, for the outbox to copy. */
+class FileSketch {
+  offset = 0;
+  length = 0;
+  constructor(private readonly source: Buffer) {}
+  at(offset: number, length: number): this {
+    this.offset = offset;
+    this.length = length;
+    return this;
+  }
+  byteLength(): number {
+    return this.length;
+  }
+  writeTo(target: Uint8Array, offset: number): number {
+    target.set(this.source.subarray(this.offset, this.offset + this.length), offset);
+    return offset + this.length;
+  }
+}
+
+/** Appends version 3 records (`bytes` of them from `offset`) to the outbox; false when they do not add up. */
+function readVisitorRecords(source: Buffer, offset: number, bytes: number, count: number, outbox: SnapshotOutbox): boolean {
+  const end = offset + bytes;
+  const sketch = new FileSketch(source);
+  let at = offset;
+  for (let i = 0; i < count; i++) {
+    if (end - at < RECORD_HEAD_BYTES) return false;
+    const values = at + AUCTION_ID_LENGTH;
+    const sketchLength = source.readUInt16LE(at + FIXED_RECORD_BYTES + 4);
+    const next = at + RECORD_HEAD_BYTES + sketchLength;
+    if (next > end) return false;
+    outbox.append(
+      source,
+      at,
+      source.readDoubleLE(values),
+      source.readInt32LE(values + 16),
+      source.readDoubleLE(values + 8),
+      source.readInt32LE(values + 20),
+      source.readInt32LE(values + 24),
+      source.readUInt8(values + 28),
+      source.readInt32LE(at + FIXED_RECORD_BYTES),
+      sketchLength === 0 ? null : sketch.at(next - sketchLength, sketchLength),
+    );
+    at = next;
+  }
+  return at === end;
 }
 
 function readRecords(source: Buffer, offset: number, count: number, outbox: SnapshotOutbox): void {
-  for (let i = 0, at = offset; i < count; i++, at += OUTBOX_RECORD_BYTES) {
+  for (let i = 0, at = offset; i < count; i++, at += FIXED_RECORD_BYTES) {
     const values = at + AUCTION_ID_LENGTH;
     outbox.append(
       source,
@@ -272,8 +345,12 @@ function parse(body: Buffer, outbox: SnapshotOutbox): number {
   if (body.length < 8 || body.readUInt32LE(0) !== FILE_MAGIC) throw new CorruptJournal(body.length === 0 ? 'empty file' : 'not an outbox file');
   const version = body.readUInt32LE(4);
   if (version === LEGACY_VERSION) return parseLegacy(body, outbox);
-  if (version !== FILE_VERSION) throw new CorruptJournal(`unknown version ${version}`);
+  if (version !== FILE_VERSION && version !== FIXED_RECORDS_VERSION) throw new CorruptJournal(`unknown version ${version}`);
   if (body.length < HEADER_BYTES || body.readUInt32LE(16) !== crc32(body.subarray(0, 16))) throw new CorruptJournal('damaged header');
+  return version === FILE_VERSION ? parseFrames(body, outbox) : parseFixedFrames(body, outbox);
+}
+
+function parseFrames(body: Buffer, outbox: SnapshotOutbox): number {
   let lastClosedWindow = body.readDoubleLE(8);
   let at = HEADER_BYTES;
   while (at < body.length) {
@@ -281,14 +358,38 @@ function parse(body: Buffer, outbox: SnapshotOutbox): number {
     if (body.length - at < FRAME_HEADER_BYTES) break;
     if (body.readUInt32LE(at) !== FRAME_MAGIC) throw new CorruptJournal(`no frame at byte ${at}`);
     const count = body.readUInt32LE(at + 4);
-    const end = at + FRAME_HEADER_BYTES + count * OUTBOX_RECORD_BYTES;
+    const bytes = body.readUInt32LE(at + 8);
+    const end = at + FRAME_HEADER_BYTES + bytes;
     if (end > body.length) break;
-    const checksum = crc32(body.subarray(at + FRAME_HEADER_BYTES, end), crc32(body.subarray(at + 4, at + 16)));
+    const checksum = crc32(body.subarray(at + FRAME_HEADER_BYTES, end), crc32(body.subarray(at + 4, at + 20)));
+    if (checksum !== body.readUInt32LE(at + 20)) {
+      if (end === body.length) break;
+      throw new CorruptJournal(`damaged frame at byte ${at}`);
+    }
+    if (!readVisitorRecords(body, at + FRAME_HEADER_BYTES, bytes, count, outbox)) throw new CorruptJournal(`frame at byte ${at} does not add up`);
+    lastClosedWindow = Math.max(lastClosedWindow, body.readDoubleLE(at + 12));
+    at = end;
+  }
+  return lastClosedWindow;
+}
+
+/** A version 2 file: fixed-size records without visitors. */
+function parseFixedFrames(body: Buffer, outbox: SnapshotOutbox): number {
+  let lastClosedWindow = body.readDoubleLE(8);
+  let at = HEADER_BYTES;
+  while (at < body.length) {
+    // A frame cut short at the very end is an append a crash interrupted: it was never durable.
+    if (body.length - at < FIXED_FRAME_HEADER_BYTES) break;
+    if (body.readUInt32LE(at) !== FRAME_MAGIC) throw new CorruptJournal(`no frame at byte ${at}`);
+    const count = body.readUInt32LE(at + 4);
+    const end = at + FIXED_FRAME_HEADER_BYTES + count * FIXED_RECORD_BYTES;
+    if (end > body.length) break;
+    const checksum = crc32(body.subarray(at + FIXED_FRAME_HEADER_BYTES, end), crc32(body.subarray(at + 4, at + 16)));
     if (checksum !== body.readUInt32LE(at + 16)) {
       if (end === body.length) break;
       throw new CorruptJournal(`damaged frame at byte ${at}`);
     }
-    readRecords(body, at + FRAME_HEADER_BYTES, count, outbox);
+    readRecords(body, at + FIXED_FRAME_HEADER_BYTES, count, outbox);
     lastClosedWindow = Math.max(lastClosedWindow, body.readDoubleLE(at + 8));
     at = end;
   }
@@ -298,7 +399,7 @@ function parse(body: Buffer, outbox: SnapshotOutbox): number {
 function parseLegacy(body: Buffer, outbox: SnapshotOutbox): number {
   if (body.length < LEGACY_HEADER_BYTES) throw new CorruptJournal('truncated header');
   const count = body.readUInt32LE(16);
-  const whole = Math.floor((body.length - LEGACY_HEADER_BYTES) / OUTBOX_RECORD_BYTES);
+  const whole = Math.floor((body.length - LEGACY_HEADER_BYTES) / FIXED_RECORD_BYTES);
   readRecords(body, LEGACY_HEADER_BYTES, Math.min(count, whole), outbox);
   if (whole < count) throw new CorruptJournal(`truncated: ${whole} of ${count} records`);
   return body.readDoubleLE(8);

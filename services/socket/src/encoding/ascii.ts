@@ -99,3 +99,34 @@ export function writeIsoTimestamp(target: Uint8Array, offset: number, epochMs: n
 export function ascii(text: string): Uint8Array {
   return new Uint8Array(Buffer.from(text, 'latin1'));
 }
+
+const BASE64_ALPHABET = ascii('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/');
+const PAD = 61; // '='
+
+/** Length of the standard (padded) base64 text of `bytes` bytes. */
+export function base64Length(bytes: number): number {
+  return 4 * Math.ceil(bytes / 3);
+}
+
+/** Writes `source[from, from + length)` as standard padded base64; returns the offset after it. */
+export function writeBase64(target: Uint8Array, offset: number, source: Uint8Array, from: number, length: number): number {
+  let at = offset;
+  const end = from + length;
+  let i = from;
+  for (; i + 2 < end; i += 3) {
+    const triple = (source[i]! << 16) | (source[i + 1]! << 8) | source[i + 2]!;
+    target[at++] = BASE64_ALPHABET[triple >>> 18]!;
+    target[at++] = BASE64_ALPHABET[(triple >>> 12) & 63]!;
+    target[at++] = BASE64_ALPHABET[(triple >>> 6) & 63]!;
+    target[at++] = BASE64_ALPHABET[triple & 63]!;
+  }
+  const rest = end - i;
+  if (rest > 0) {
+    const triple = (source[i]! << 16) | (rest === 2 ? source[i + 1]! << 8 : 0);
+    target[at++] = BASE64_ALPHABET[triple >>> 18]!;
+    target[at++] = BASE64_ALPHABET[(triple >>> 12) & 63]!;
+    target[at++] = rest === 2 ? BASE64_ALPHABET[(triple >>> 6) & 63]! : PAD;
+    target[at++] = PAD;
+  }
+  return at;
+}

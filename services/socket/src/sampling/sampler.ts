@@ -1,7 +1,8 @@
 import type { AuctionSlots } from '../auctions/auction-slots.js';
 import { AUCTION_ID_LENGTH } from '../auctions/auction-slots.js';
 import type { ViewerCountSource } from '../auctions/viewer-counts.js';
-import type { SnapshotOutbox } from '../delivery/snapshot-outbox.js';
+import { UNKNOWN_UNIQUES, type SnapshotOutbox } from '../delivery/snapshot-outbox.js';
+import type { WindowVisitors } from '../visitors/window-visitors.js';
 
 export interface SamplerClock {
   /** Wall-clock time (ms since the epoch): it names samples and windows, nothing else. */
@@ -16,6 +17,8 @@ export interface SamplerOptions {
   readonly slots: AuctionSlots;
   readonly counts: ViewerCountSource;
   readonly outbox: SnapshotOutbox;
+  /** The distinct visitors of each auction in the open window; absent, snapshots carry none. */
+  readonly visitors?: WindowVisitors;
   readonly intervalMs: number;
   readonly samplesPerWindow: number;
   /** True when no viewer of this process watches the slot's auction, so it may be freed. */
@@ -126,7 +129,7 @@ export class Sampler {
   closeWindow(): number {
     const windowStart = this.currentWindow;
     if (windowStart < 0) return -1;
-    const { slots, outbox, samplesPerWindow, isIdle } = this.options;
+    const { slots, outbox, visitors, samplesPerWindow, isIdle } = this.options;
     let snapshots = 0;
     for (let slot = 0; slot < slots.highWater; slot++) {
       const taken = this.taken[slot]!;
@@ -140,12 +143,15 @@ export class Sampler {
         this.max[slot]!,
         this.min[slot]!,
         taken,
+        visitors === undefined ? UNKNOWN_UNIQUES : visitors.count(slot),
+        visitors?.sketchOf(slot) ?? null,
       );
       snapshots++;
       this.taken[slot] = 0;
       if (taken === samplesPerWindow && this.max[slot] === 0 && isIdle(slot)) slots.release(slot);
     }
     this.currentWindow = -1;
+    visitors?.nextWindow();
     this.options.onWindowClosed(windowStart, snapshots);
     return windowStart;
   }

@@ -12,6 +12,9 @@ import uWS, {
   type WebSocket,
   type WebSocketBehavior,
 } from '../uws.js';
+import type { DailySalt } from '../visitors/daily-salt.js';
+import { viewerParamOf, visitorIdentity } from '../visitors/visitor-identity.js';
+import type { WindowVisitors } from '../visitors/window-visitors.js';
 import type { AuctionDirectory } from './auction-directory.js';
 
 /** Clients need not send anything; a few frames (app-level pings) are tolerated. */
@@ -38,6 +41,8 @@ export interface ViewerData {
   messages: number;
   /** Start of the message budget's window, on the monotonic clock. */
   messagesSince: number;
+  /** The viewer's visitor key (salted hash of auction and identity, uint32), or -1 when none could be made. */
+  visitor: number;
 }
 
 export interface LiveFeedOptions {
@@ -53,6 +58,11 @@ export interface LiveFeedOptions {
   readonly log: Logger;
   /** Open viewers accepted at most; connections still waiting for a lookup do not count. */
   readonly maxConnections: number;
+  /** Where each viewer counts as a visitor of its auction's open window. */
+  readonly visitors: WindowVisitors;
+  readonly salt: DailySalt;
+  /** Proxies of our own in front of the server: X-Forwarded-For is read at that hop (0: never). */
+  readonly trustedProxyHops: number;
 }
 
 /**
@@ -92,6 +102,14 @@ export class LiveFeed {
     };
   }
 
+  /** Hands every open viewer's slot and visitor key to `add`: those still here when a window opens. */
+  readonly forEachVisitor = (add: (slot: number, key: number) => void): void => {
+    for (const ws of this.sockets) {
+      const { slot, visitor } = ws.getUserData();
+      if (slot >= 0 && visitor >= 0) add(slot, visitor);
+    }
+  };
+
   /** Ends every viewer's connection (at shutdown). Their close handlers do the counting. */
   closeAll(code: number, reason: string): void {
     this.closing = true;
@@ -103,34 +121,47 @@ export class LiveFeed {
     const rawId = req.getParameter(0);
     const key = req.getHeader('sec-websocket-key');
     const protocol = req.getHeader('sec-websocket-protocol');
+    const identity = visitorIdentity(
+      {
+        viewerParam: viewerParamOf(req.getQuery()),
+        peer: Buffer.from(res.getRemoteAddressAsText()).toString(),
+        forwardedFor: req.getHeader('x-forwarded-for'),
+        userAgent: req.getHeader('user-agent'),
+      },
+      this.options.trustedProxyHops,
+    );
     const accept = (data: ViewerData): void => {
       // No extensions offered back: with compression off uWS negotiates none, so the header is not read.
       res.upgrade(data, key, protocol, '', context);
     };
 
-    const { directory, counts, slots, maxConnections } = this.options;
+    const { directory, counts, slots, maxConnections, salt } = this.options;
     const auctionId = rawId.toLowerCase();
+    // Hashed now, while the salt of the day of the upgrade is the one in memory; the identity itself is not kept.
+    const visitor = identity === undefined ? -1 : (salt.visitorKey(auctionId, identity) ?? -1);
     if (this.closing) accept(refusal(CloseCode.goingAway, 'server shutting down'));
     else if (counts.connections >= maxConnections) {
       accept(this.refuse('at_capacity', CloseCode.tryAgainLater, 'server at capacity'));
     } else if (!OBJECT_ID_PATTERN.test(rawId)) {
       accept(this.refuse('malformed_id', CloseCode.malformedAuctionId, 'malformed auction id'));
+    } else if (identity === undefined) {
+      accept(this.refuse('malformed_viewer', CloseCode.malformedViewerId, 'malformed viewer id'));
     } else if (slots.slotOf(auctionId) >= 0) {
-      accept(viewer(auctionId));
+      accept(viewer(auctionId, visitor));
     } else {
       const known = directory.cached(auctionId);
       if (known !== undefined) {
-        accept(known ? viewer(auctionId) : this.refuse('unknown_auction', CloseCode.unknownAuction, 'unknown auction'));
+        accept(known ? viewer(auctionId, visitor) : this.refuse('unknown_auction', CloseCode.unknownAuction, 'unknown auction'));
       } else if (!directory.canAsk(auctionId)) {
         accept(this.refuse('at_capacity', CloseCode.tryAgainLater, 'too many auction lookups'));
       } else {
-        this.lookUpThenAccept(res, auctionId, accept);
+        this.lookUpThenAccept(res, auctionId, visitor, accept);
       }
     }
   };
 
   /** The backend must be asked: `res` may be aborted meanwhile, and the upgrade is corked. */
-  private lookUpThenAccept(res: HttpResponse, auctionId: string, accept: (data: ViewerData) => void): void {
+  private lookUpThenAccept(res: HttpResponse, auctionId: string, visitor: number, accept: (data: ViewerData) => void): void {
     const { directory, metrics, counts, maxConnections } = this.options;
     let aborted = false;
     res.onAborted(() => {
@@ -142,7 +173,7 @@ export class LiveFeed {
         this.upgradeInCork(res, () => {
           if (!exists) accept(this.refuse('unknown_auction', CloseCode.unknownAuction, 'unknown auction'));
           else if (counts.connections >= maxConnections) accept(this.refuse('at_capacity', CloseCode.tryAgainLater, 'server at capacity'));
-          else accept(viewer(auctionId));
+          else accept(viewer(auctionId, visitor));
         });
       },
       (error: unknown) => {
@@ -198,6 +229,7 @@ export class LiveFeed {
     }
     if (slots.size > live) broadcaster.forget(slot);
     data.slot = slot;
+    if (data.visitor >= 0) this.options.visitors.add(slot, data.visitor);
     const local = counts.join(slot);
     const count = shown.countAt(slot);
     metrics.joins++;
@@ -297,10 +329,10 @@ export class LiveFeed {
   }
 }
 
-function viewer(auctionId: string): ViewerData {
-  return { auctionId, slot: -1, rejectCode: 0, rejectReason: '', toldCount: -1, messages: 0, messagesSince: performance.now() };
+function viewer(auctionId: string, visitor: number): ViewerData {
+  return { auctionId, slot: -1, rejectCode: 0, rejectReason: '', toldCount: -1, messages: 0, messagesSince: performance.now(), visitor };
 }
 
 function refusal(code: number, reason: string): ViewerData {
-  return { auctionId: '', slot: -1, rejectCode: code, rejectReason: reason, toldCount: -1, messages: 0, messagesSince: 0 };
+  return { auctionId: '', slot: -1, rejectCode: code, rejectReason: reason, toldCount: -1, messages: 0, messagesSince: 0, visitor: -1 };
 }

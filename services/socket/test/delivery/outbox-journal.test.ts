@@ -2,9 +2,11 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { OutboxJournal, type JournalEvents } from '../../src/delivery/outbox-journal.js';
-import { SnapshotOutbox } from '../../src/delivery/snapshot-outbox.js';
+import { VisitorSketch } from '@viewer-analytics/shared';
+import { SnapshotOutbox, UNKNOWN_UNIQUES } from '../../src/delivery/snapshot-outbox.js';
 
 const WINDOW = 60_000;
 const newOutbox = (): SnapshotOutbox => new SnapshotOutbox({ maxRecords: 100_000, maxAgeMs: Number.POSITIVE_INFINITY });
@@ -63,7 +65,7 @@ describe('OutboxJournal', () => {
     expect(journal.liveRecords).toBe(1_000);
     // 9,000 dead against 1,000 live: rewritten with the live ones alone.
     expect(statSync(path).size).toBe(journal.bytes);
-    expect(journal.bytes).toBeLessThan(1_100 * 53);
+    expect(journal.bytes).toBeLessThan(1_100 * 59);
     outbox.acknowledge(outbox.tail);
     await journal.close();
     expect(statSync(path).size).toBe(20);
@@ -115,7 +117,7 @@ describe('OutboxJournal', () => {
     fillWindow(outbox, 3, 0, 50);
     await journal.sync(3 * WINDOW);
     const body = readFileSync(path);
-    const inSecondFrame = 20 + 20 + 50 * 53 + 20 + 40; // header, first frame, second frame's header, into its records
+    const inSecondFrame = 20 + 24 + 50 * 59 + 24 + 40; // header, first frame, second frame's header, into its records
     body.writeUInt8(body.readUInt8(inSecondFrame) ^ 0xff, inSecondFrame);
     writeFileSync(path, body);
     const again = await reopen(path);
@@ -123,6 +125,67 @@ describe('OutboxJournal', () => {
     expect(again.events.corruptions).toHaveLength(1);
     expect(again.events.corruptions[0]).toMatchObject({ kept: 50 });
     expect(readdirSync(join(path, '..')).filter((name) => name.includes('.corrupt-'))).toHaveLength(1);
+  });
+
+  it('keeps each window\'s unique visitors and visitor sketch across a restart', async () => {
+    const path = tempFile();
+    const outbox = newOutbox();
+    const { journal } = await OutboxJournal.open(path, outbox, recorder());
+    const sketches = [3, 0, 2_000, 1].map((size, n) => {
+      const sketch = new VisitorSketch();
+      for (let i = 0; i < size; i++) sketch.add(Math.imul(i + 1 + n * 10_000, 0x9e3779b1) >>> 0);
+      return sketch;
+    });
+    sketches.forEach((sketch, n) => {
+      outbox.append(id(n), 0, WINDOW, 1, 12, 1, 1, 12, sketch.estimate(), sketch.estimate() === 0 ? null : sketch);
+    });
+    await journal.sync(WINDOW);
+    const again = await reopen(path);
+    expect(again.restored).toBe(4);
+    for (let n = 0; n < 4; n++) {
+      const seq = again.outbox.head + n;
+      const sketch = sketches[n]!;
+      expect(again.outbox.uniquesOf(seq)).toBe(sketch.estimate());
+      const length = again.outbox.sketchLengthOf(seq);
+      const at = again.outbox.sketchOffsetOf(seq);
+      expect(length === 0 ? null : Buffer.from(again.outbox.sketches.subarray(at, at + length))).toEqual(
+        sketch.estimate() === 0 ? null : Buffer.from(sketch.toBytes()),
+      );
+    }
+  });
+
+  it('reads a file of the version before visitors (2): records without uniques or sketches', async () => {
+    const path = tempFile();
+    const records2 = 2;
+    const body = Buffer.alloc(20 + 20 + records2 * 53);
+    body.writeUInt32LE(0x56414f42, 0);
+    body.writeUInt32LE(2, 4);
+    body.writeDoubleLE(5 * WINDOW, 8);
+    body.writeUInt32LE(crc32(body.subarray(0, 16)), 16);
+    body.writeUInt32LE(0x56414f46, 20);
+    body.writeUInt32LE(records2, 24);
+    body.writeDoubleLE(6 * WINDOW, 28);
+    for (let i = 0; i < records2; i++) {
+      const at = 40 + i * 53;
+      body.set(id(i + 1), at);
+      body.writeDoubleLE(4 * WINDOW, at + 24);
+      body.writeDoubleLE(36, at + 32);
+      body.writeInt32LE(3, at + 40);
+      body.writeInt32LE(4, at + 44);
+      body.writeInt32LE(2, at + 48);
+      body.writeUInt8(12, at + 52);
+    }
+    body.writeUInt32LE(crc32(body.subarray(40), crc32(body.subarray(24, 36))), 36);
+    writeFileSync(path, body);
+    const again = await reopen(path);
+    expect(again.events.corruptions).toEqual([]);
+    expect(again.lastClosedWindow).toBe(6 * WINDOW);
+    expect(records(again.outbox)).toEqual([
+      `${'1'.padStart(24, '0')}@${4 * WINDOW}:3/36/4/2/12`,
+      `${'2'.padStart(24, '0')}@${4 * WINDOW}:3/36/4/2/12`,
+    ]);
+    expect(again.outbox.uniquesOf(again.outbox.head)).toBe(UNKNOWN_UNIQUES);
+    expect(again.outbox.sketchLengthOf(again.outbox.head)).toBe(0);
   });
 
   it('reads the file a graceful stop of the previous version wrote', async () => {
