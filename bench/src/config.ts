@@ -1,7 +1,7 @@
 /** What one bench run does: `--short` (or BENCH_MODE=short) stays under five minutes on 2 cores. */
 export type Mode = 'short' | 'full';
 export type SocketServerName = 'ours' | 'ws' | 'socketio';
-export type Suite = 'conformance' | 'socket' | 'ingest' | 'flush' | 'dashboard' | 'soak';
+export type Suite = 'conformance' | 'socket' | 'ingest' | 'flush' | 'dashboard' | 'insights' | 'soak';
 
 export interface BenchConfig {
   readonly mode: Mode;
@@ -50,6 +50,13 @@ export interface BenchConfig {
   /** 1-hour reads timed at each size. */
   readonly dashboardQueries: number;
 
+  /** Requests timed per insights route after its cold first one, one at a time... */
+  readonly insightsRequests: number;
+  /** ...while this lasts (a route far over its bar is not asked 20 times). */
+  readonly insightsRouteBudgetMs: number;
+  /** Loads of the 30-day chart timed in Chromium. */
+  readonly insightsChartLoads: number;
+
   /** The soak: our socket server + backend under idleViewers open viewers, a paced churn and real flushes. */
   readonly soakMs: number;
   /** Memory, heap and event-loop lag are read this often. */
@@ -63,7 +70,7 @@ export interface BenchConfig {
   readonly soakSamplesPerSnapshot: number;
 }
 
-const ALL_SUITES: readonly Suite[] = ['conformance', 'socket', 'ingest', 'flush', 'dashboard', 'soak'];
+const ALL_SUITES: readonly Suite[] = ['conformance', 'socket', 'ingest', 'flush', 'dashboard', 'insights', 'soak'];
 /** The short mode's default: the soak is a measure of time, asked for by name (`--only=soak`) in short mode. */
 const SHORT_SUITES: readonly Suite[] = ALL_SUITES.filter((suite) => suite !== 'soak');
 const ALL_SERVERS: readonly SocketServerName[] = ['ours', 'ws', 'socketio'];
@@ -122,6 +129,10 @@ export function loadBenchConfig(args: readonly string[], env: NodeJS.ProcessEnv)
 
     dashboardSizes: short ? [10_000, 30_000] : [10_000, 100_000, 1_000_000],
     dashboardQueries: 10,
+
+    insightsRequests: 20,
+    insightsRouteBudgetMs: short ? 30_000 : 120_000,
+    insightsChartLoads: short ? 3 : 5,
 
     soakMs: short ? 60_000 : 600_000,
     soakSampleEveryMs: short ? 5_000 : 10_000,

@@ -3,7 +3,7 @@
  * and backend beside reference peers, same load generator, same run. Writes
  * bench/results/<timestamp>.json (+ .md) and prints the Markdown tables. See bench/README.md.
  *
- * Options: --short | BENCH_MODE=short; --only=conformance,socket,ingest,flush,dashboard,soak | BENCH_ONLY;
+ * Options: --short | BENCH_MODE=short; --only=conformance,socket,ingest,flush,dashboard,insights,soak | BENCH_ONLY;
  * --servers=ours,ws,socketio | BENCH_SERVERS; BENCH_WORKERS (load processes, default 2);
  * BENCH_IDLE_VIEWERS (default 19,000); BENCH_SOAK_CHURN (the soak's joins per second, default 200).
  */
@@ -26,6 +26,7 @@ import type { Context } from './scenarios/context.js';
 import { runDashboardSuite, type DashboardResult } from './scenarios/dashboard.js';
 import { runFlushSuite, type FlushResult } from './scenarios/flush.js';
 import { runIngestSuite, type IngestResult } from './scenarios/ingest.js';
+import { runInsightsSuite, type InsightsResult } from './scenarios/insights.js';
 import { runSocketSuite, type SocketResult } from './scenarios/socket.js';
 import { runSoakSuite, soakSvg, type SoakResult } from './scenarios/soak.js';
 
@@ -128,6 +129,8 @@ async function main(): Promise<void> {
   if (config.suites.has('flush')) flush = await runFlushSuite(ctx, newAuctionIds(config.flushAuctions));
   let dashboard: DashboardResult | undefined;
   if (config.suites.has('dashboard')) dashboard = await runDashboardSuite(ctx);
+  let insights: InsightsResult | undefined;
+  if (config.suites.has('insights')) insights = await runInsightsSuite(ctx);
   let soak: SoakResult | undefined;
   if (config.suites.has('soak')) soak = await runSoakSuite(ctx, newAuctionIds(config.liveAuctions));
 
@@ -169,6 +172,7 @@ async function main(): Promise<void> {
     ingest,
     flush,
     dashboard,
+    insights,
     soak,
     notes,
   };

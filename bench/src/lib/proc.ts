@@ -75,12 +75,7 @@ export class CpuMeter {
   }
 
   private sampleAll(): Map<number, ProcSample> {
-    const samples = new Map<number, ProcSample>();
-    for (const pid of this.pids) {
-      const sample = sampleProcess(pid);
-      if (sample !== undefined) samples.set(pid, sample);
-    }
-    return samples;
+    return sampleAll(this.pids);
   }
 }
 
@@ -96,7 +91,10 @@ function between(from: Map<number, ProcSample>, to: Map<number, ProcSample>): Cp
   return { cpuSeconds: cpu, wallSeconds: wall, cores: wall > 0 ? cpu / wall : 0 };
 }
 
-/** Direct children of this process whose command name is `comm` (e.g. the FerretDB devdb started). */
+/**
+ * Direct children of this process whose command name is `comm`, or `comm-<anything>` (the FerretDB
+ * devdb started is `ferretdb-<digest of its sources>`, cut to 15 characters by the kernel).
+ */
 export function childPidsNamed(comm: string): number[] {
   const found: number[] = [];
   for (const entry of readdirSync('/proc')) {
@@ -105,7 +103,7 @@ export function childPidsNamed(comm: string): number[] {
       const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
       const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (name === comm && ppid === process.pid) found.push(Number(entry));
+      if ((name === comm || name.startsWith(`${comm}-`)) && ppid === process.pid) found.push(Number(entry));
     } catch {
       // the process ended meanwhile
     }
@@ -121,4 +119,49 @@ export function machineTicks(): { readonly busy: number; readonly total: number 
   const total = values.reduce((a, b) => a + b, 0);
   const idle = (values[3] ?? 0) + (values[4] ?? 0);
   return { busy: total - idle, total };
+}
+
+export interface Quiet {
+  /** From the call until the quiet stretch began. */
+  readonly busyMs: number;
+  /** CPU seconds the processes spent meanwhile. */
+  readonly cpuSeconds: number;
+  /** False when `timeoutMs` passed first. */
+  readonly quiet: boolean;
+}
+
+/**
+ * Waits until `pids` together use less than `belowCores` of a core for `quietMs` on end: the
+ * background work a server does after a load (copies, compaction) is over, whatever it is.
+ */
+export async function waitForQuiet(pids: readonly number[], { quietMs = 5_000, belowCores = 0.05, timeoutMs = 600_000 } = {}): Promise<Quiet> {
+  const started = performance.now();
+  const first = sampleAll(pids);
+  let previous = first;
+  let quietSince: number | undefined;
+  let busyUntil = started;
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const now = sampleAll(pids);
+    const window = between(previous, now);
+    previous = now;
+    const at = performance.now();
+    if (window.cores >= belowCores) {
+      quietSince = undefined;
+      busyUntil = at;
+    } else quietSince ??= at;
+    const done = quietSince !== undefined && at - quietSince >= quietMs;
+    if (done || at - started >= timeoutMs) {
+      return { busyMs: busyUntil - started, cpuSeconds: between(first, now).cpuSeconds, quiet: done };
+    }
+  }
+}
+
+function sampleAll(pids: readonly number[]): Map<number, ProcSample> {
+  const samples = new Map<number, ProcSample>();
+  for (const pid of pids) {
+    const sample = sampleProcess(pid);
+    if (sample !== undefined) samples.set(pid, sample);
+  }
+  return samples;
 }

@@ -1,6 +1,7 @@
 import type { FlushResult } from '../scenarios/flush.js';
 import type { IngestMode, IngestResult, IngestRun } from '../scenarios/ingest.js';
 import { dashboardMarkdown, type DashboardResult } from '../scenarios/dashboard.js';
+import { insightsMarkdown, type InsightsResult } from '../scenarios/insights.js';
 import { soakMarkdown, type SoakResult } from '../scenarios/soak.js';
 import type { SocketResult } from '../scenarios/socket.js';
 
@@ -24,6 +25,7 @@ export interface BenchResults {
   readonly ingest: IngestResult | undefined;
   readonly flush: FlushResult | undefined;
   readonly dashboard: DashboardResult | undefined;
+  readonly insights: InsightsResult | undefined;
   readonly soak: SoakResult | undefined;
   readonly notes: readonly string[];
 }
@@ -205,6 +207,7 @@ export function markdownReport(results: BenchResults): string {
     );
   }
   if (results.dashboard !== undefined) out.push('', ...dashboardMarkdown(results.dashboard));
+  if (results.insights !== undefined) out.push('', ...insightsMarkdown(results.insights));
   if (results.soak !== undefined) out.push('', ...soakMarkdown(results.soak));
   if (results.notes.length > 0) out.push('', ...results.notes.map((note) => `- ${note}`));
   return out.join('\n');

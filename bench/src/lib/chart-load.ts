@@ -1,0 +1,98 @@
+/**
+ * The auction dashboard loaded and drawn in real Chromium (Debian's, through playwright-core, as
+ * the web tests run it), timed inside the page against its own navigation start.
+ */
+import { chromium, type Browser } from 'playwright-core';
+
+/** The flags the web tests use: headless, no sandbox, nothing that would reach for the network. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/** One load, ms since the page's navigation started (performance.now() inside the page). */
+export interface ChartLoad {
+  /** The chart's canvas and the summary's peak both there, at the first animation frame that shows them. */
+  readonly drawnMs: number;
+  /** The viewers API request: sent, and its reply's last byte in (resource timing). */
+  readonly apiStartMs: number;
+  readonly apiEndMs: number;
+  /** The page's own performance marks, when it sets any. */
+  readonly marks: Readonly<Record<string, number>>;
+}
+
+/** The little of the page's DOM these functions touch (bench compiles without the DOM library). */
+interface PageGlobals {
+  readonly document: {
+    querySelector(selector: string): { width?: number; value?: string; textContent: string | null } | null;
+  };
+  readonly performance: {
+    now(): number;
+    getEntriesByType(type: string): { name: string; startTime: number; responseEnd?: number }[];
+  };
+}
+
+/*
+ * These run in the page (Playwright sends their source), so they use nothing from this module.
+ * Functions, not strings: the page's Content-Security-Policy forbids evaluating strings.
+ */
+
+/** The moment the chart is on screen (its canvas drawn and the summary's peak filled in), else false; asked at every animation frame. */
+function chartDrawn(): number | false {
+  const { document, performance } = globalThis as unknown as PageGlobals;
+  const canvas = document.querySelector('#chart canvas');
+  const peak = document.querySelector('#stat-peak');
+  return canvas !== null && (canvas.width ?? 0) > 0 && peak !== null && (peak.textContent ?? '') !== '' ? performance.now() : false;
+}
+
+function loadTimings(): Omit<ChartLoad, 'drawnMs'> {
+  const { performance } = globalThis as unknown as PageGlobals;
+  const api = performance.getEntriesByType('resource').find((entry) => entry.name.includes('/analytics/viewers'));
+  const marks = Object.fromEntries(performance.getEntriesByType('mark').map((mark) => [mark.name, mark.startTime]));
+  return { apiStartMs: api?.startTime ?? Number.NaN, apiEndMs: api?.responseEnd ?? Number.NaN, marks };
+}
+
+function selectRange(timeRange: string): void {
+  const { document } = globalThis as unknown as PageGlobals;
+  const select = document.querySelector('#time-range');
+  if (select === null) throw new Error('the page has no #time-range');
+  select.value = timeRange;
+}
+
+/**
+ * Opens `url` (the dashboard of one auction, its token in the fragment) in a fresh context (no
+ * cache), picks `timeRange` and opens the Viewer Analytics section as soon as the page's script
+ * has run, then waits for the chart. The range is set on the select before the section opens,
+ * so the page asks for that range once.
+ */
+export async function loadDashboardChart(
+  browser: Browser,
+  { url, timeRange, timeoutMs, screenshot }: { url: string; timeRange: string; timeoutMs: number; screenshot?: string },
+): Promise<ChartLoad> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  try {
+    const page = await context.newPage();
+    await page.goto(url, { waitUntil: 'domcontentloaded', timeout: timeoutMs });
+    await page.evaluate(selectRange, timeRange);
+    await page.click('#analytics-toggle', { timeout: timeoutMs });
+    const drawn = await page.waitForFunction(chartDrawn, undefined, { polling: 'raf', timeout: timeoutMs });
+    // waitForFunction resolves only with a truthy value: the moment.
+    const drawnMs = Number(await drawn.jsonValue());
+    const timings = await page.evaluate(loadTimings);
+    if (screenshot !== undefined) await page.screenshot({ path: screenshot, fullPage: true });
+    return { drawnMs, ...timings };
+  } finally {
+    await context.close();
+  }
+}
