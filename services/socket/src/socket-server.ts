@@ -153,6 +153,10 @@ export async function startSocketServer(config: SocketConfig, log: Logger): Prom
       outboxFileBytes: journal.bytes,
     }), cluster),
     ready: () => client.reachable(),
+    liveCount: (auctionId) => {
+      const slot = slots.slotOf(auctionId);
+      return slot < 0 ? 0 : shown.countAt(slot);
+    },
     ...(cluster === undefined ? {} : { unavailable: () => (cluster.counts.degraded ? 'redis unavailable' : undefined) }),
   });
 

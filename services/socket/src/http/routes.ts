@@ -1,4 +1,8 @@
+import { OBJECT_ID_PATTERN } from '@viewer-analytics/shared';
 import type { HttpResponse, TemplatedApp } from '../uws.js';
+
+/** The most auctions one `/counts` request may name (an owner's overview page asks for all of theirs at once). */
+export const MAX_COUNTS_AUCTIONS = 500;
 
 export interface HttpRoutesOptions {
   /** The server's Prometheus registry (prom-client's Registry fits). */
@@ -7,12 +11,28 @@ export interface HttpRoutesOptions {
   readonly ready: () => Promise<boolean>;
   /** Why the server cannot do its job apart from the backend (e.g. Redis is away), or undefined. */
   readonly unavailable?: () => string | undefined;
+  /** Live viewers of an auction (lower-case hex id) right now: the whole cluster's with Redis; 0 when none. */
+  readonly liveCount: (auctionId: string) => number;
 }
 
 const JSON_TYPE = 'application/json';
 
-/** `/health`, `/ready` and `/metrics` beside the live feed, and a JSON 404 for anything else. */
+/** `/health`, `/ready`, `/metrics` and `/counts` beside the live feed, and a JSON 404 for anything else. */
 export function registerHttpRoutes(app: TemplatedApp, options: HttpRoutesOptions): void {
+  // Public like the live feed (every viewer sees these counts), so any page may ask: CORS open, no credentials.
+  app.get('/counts', (res, req) => {
+    const ids = auctionIdsOf(req.getQuery('auctions') ?? '');
+    if (typeof ids === 'string') {
+      res.writeStatus('400 Bad Request').writeHeader('access-control-allow-origin', '*').writeHeader('content-type', JSON_TYPE);
+      res.end(errorBody('VALIDATION_ERROR', ids));
+      return;
+    }
+    const counts: Record<string, number> = {};
+    for (const id of ids) counts[id] = options.liveCount(id);
+    res.writeStatus('200 OK').writeHeader('access-control-allow-origin', '*').writeHeader('content-type', JSON_TYPE);
+    res.writeHeader('cache-control', 'no-store').end(JSON.stringify({ counts }));
+  });
+
   app.get('/health', (res) => {
     reply(res, '200 OK', JSON_TYPE, '{"status":"ok"}');
   });
@@ -55,6 +75,16 @@ function replyLater<T>(res: HttpResponse, answer: Promise<T>, write: (value: T) 
       });
     },
   );
+}
+
+/** The lower-cased ids of `?auctions=a,b,…`, or why the list is refused. */
+function auctionIdsOf(list: string): string[] | string {
+  if (list === '') return 'auctions: give 1 to 500 auction ids, comma-separated (?auctions=<id>,<id>)';
+  const ids = list.split(',');
+  if (ids.length > MAX_COUNTS_AUCTIONS) return `auctions: at most ${String(MAX_COUNTS_AUCTIONS)} ids, got ${String(ids.length)}`;
+  const bad = ids.find((id) => !OBJECT_ID_PATTERN.test(id));
+  if (bad !== undefined) return `auctions: "${bad.slice(0, 40)}" is not an auction id (24 hexadecimal characters)`;
+  return ids.map((id) => id.toLowerCase());
 }
 
 function reply(res: HttpResponse, status: string, contentType: string, body: string): void {

@@ -46,7 +46,7 @@ describe('the socket server over HTTP', () => {
     expect(families.get('socket_connections')?.type).toBe('GAUGE');
     expect(families.get('socket_joins_total')?.type).toBe('COUNTER');
     expect(families.get('socket_rejected_total')?.metrics.map((sample) => sample.labels?.['reason'])).toEqual(
-      expect.arrayContaining(['malformed_id', 'unknown_auction', 'at_capacity', 'lookup_failed']),
+      expect.arrayContaining(['malformed_id', 'malformed_viewer', 'unknown_auction', 'at_capacity', 'lookup_failed']),
     );
     expect(families.get('socket_flush_duration_seconds')?.metrics[0]?.buckets).toHaveProperty('+Inf');
     for (const name of ['nodejs_eventloop_lag_seconds', 'nodejs_gc_duration_seconds', 'nodejs_heap_size_used_bytes', 'process_resident_memory_bytes']) {
@@ -65,5 +65,46 @@ describe('the socket server over HTTP', () => {
     const response = await http(stack.server, '/nope');
     expect(response.status).toBe(404);
     expect(await response.json()).toMatchObject({ success: false, error: { code: 'NOT_FOUND' } });
+  });
+
+  // Last: the auctions watched here stay tracked for a window, which the metrics tests above would count.
+  it('answers /counts with the live viewers of each auction asked for, to any origin', async () => {
+    const [watched, quiet] = [await stack.database.createAuction(), await stack.database.createAuction()];
+    const viewers = [new Viewer(liveUrl(stack.server, watched))];
+    await viewers[0]!.sees(1);
+    viewers.push(new Viewer(liveUrl(stack.server, watched)));
+    await Promise.all(viewers.map((viewer) => viewer.sees(2, 5_000)));
+    const never = '665f1c2a9b1e8a0012345678';
+    const response = await http(stack.server, `/counts?auctions=${watched.toUpperCase()},${quiet},${never}`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('access-control-allow-origin')).toBe('*');
+    expect(response.headers.get('content-type')).toBe('application/json');
+    expect(await response.json()).toEqual({ counts: { [watched]: 2, [quiet]: 0, [never]: 0 } });
+    await viewers[0]!.close();
+    await viewers[1]!.sees(1);
+    expect(await (await http(stack.server, `/counts?auctions=${watched}`)).json()).toEqual({ counts: { [watched]: 1 } });
+    await viewers[1]!.close();
+  });
+
+  it('takes up to 500 auctions in one /counts request', async () => {
+    const ids = Array.from({ length: 500 }, (_, i) => i.toString(16).padStart(24, '0'));
+    const response = await http(stack.server, `/counts?auctions=${ids.join(',')}`);
+    expect(response.status).toBe(200);
+    expect(Object.keys((await response.json() as { counts: object }).counts)).toHaveLength(500);
+  });
+
+  it.each([
+    ['no list', '/counts', /give 1 to 500/],
+    ['an empty list', '/counts?auctions=', /give 1 to 500/],
+    ['a malformed id', '/counts?auctions=665f1c2a9b1e8a0012345678,nope', /"nope" is not an auction id/],
+    ['an empty entry', '/counts?auctions=665f1c2a9b1e8a0012345678,', /"" is not an auction id/],
+    ['501 ids', `/counts?auctions=${Array.from({ length: 501 }, (_, i) => i.toString(16).padStart(24, '0')).join(',')}`, /at most 500 ids, got 501/],
+  ])('refuses /counts with %s: 400 JSON', async (_name, path, message) => {
+    const response = await http(stack.server, path);
+    expect(response.status).toBe(400);
+    expect(response.headers.get('access-control-allow-origin')).toBe('*');
+    const body = (await response.json()) as { success: boolean; error: { code: string; message: string } };
+    expect(body).toMatchObject({ success: false, error: { code: 'VALIDATION_ERROR' } });
+    expect(body.error.message).toMatch(message);
   });
 });
