@@ -21,7 +21,7 @@ const JSON_TYPE = 'application/json';
 export function registerHttpRoutes(app: TemplatedApp, options: HttpRoutesOptions): void {
   // Public like the live feed (every viewer sees these counts), so any page may ask: CORS open, no credentials.
   app.get('/counts', (res, req) => {
-    const ids = auctionIdsOf(req.getQuery('auctions') ?? '');
+    const ids = auctionIdsOf(req.getQuery('auctions'));
     if (typeof ids === 'string') {
       res.writeStatus('400 Bad Request').writeHeader('access-control-allow-origin', '*').writeHeader('content-type', JSON_TYPE);
       res.end(errorBody('VALIDATION_ERROR', ids));
@@ -77,9 +77,9 @@ function replyLater<T>(res: HttpResponse, answer: Promise<T>, write: (value: T) 
   );
 }
 
-/** The lower-cased ids of `?auctions=a,b,…`, or why the list is refused. */
-function auctionIdsOf(list: string): string[] | string {
-  if (list === '') return 'auctions: give 1 to 500 auction ids, comma-separated (?auctions=<id>,<id>)';
+/** The lower-cased ids of `?auctions=a,b,…`, or why the list is refused (undefined: uWS's answer for a URL without a query). */
+function auctionIdsOf(list: string | undefined): string[] | string {
+  if (list === undefined || list === '') return 'auctions: give 1 to 500 auction ids, comma-separated (?auctions=<id>,<id>)';
   const ids = list.split(',');
   if (ids.length > MAX_COUNTS_AUCTIONS) return `auctions: at most ${String(MAX_COUNTS_AUCTIONS)} ids, got ${String(ids.length)}`;
   const bad = ids.find((id) => !OBJECT_ID_PATTERN.test(id));
