@@ -37,7 +37,6 @@ describe('the Viewer Analytics dashboard in Chromium', () => {
   async function openDashboard(auctionId: string, claims?: TokenClaims): Promise<{ page: Page; analyticsRequests: () => number }> {
     const context = await env.browser.newContext({ timezoneId: TIME_ZONE, locale: 'en-GB', viewport: { width: 1000, height: 900 } });
     const page = await context.newPage();
-    page.on('close', () => void context.close());
     let requests = 0;
     page.on('request', (request) => {
       if (request.url().includes('/analytics/viewers')) requests++;
@@ -157,7 +156,7 @@ describe('the Viewer Analytics dashboard in Chromium', () => {
     await page.selectOption('#time-range', '1h');
     await waitFor(() => analyticsRequests() === 3, 5_000, 'the new time range to be fetched');
     await textOf(page, '#stat-peak', String(peak));
-    await page.close();
+    await page.context().close();
   });
 
   it('leaves a gap where no windows were stored instead of drawing across it', async () => {
@@ -174,7 +173,7 @@ describe('the Viewer Analytics dashboard in Chromium', () => {
     await hover(page, (30 - 25) / (30 - 1));
     await waitFor(async () => (await readOut(page))['Peak'] === '475', 5_000, 'the read-out before the gap');
     await screenshot(page, 'dashboard-gap');
-    await page.close();
+    await page.context().close();
   });
 
   it('draws a single snapshot as a visible point, with the peak marked on it', async () => {
@@ -194,7 +193,7 @@ describe('the Viewer Analytics dashboard in Chromium', () => {
     const over = await page.locator('#chart .u-over').boundingBox();
     expect(ring !== null && over !== null && Math.abs(ring.x + ring.width / 2 - (over.x + over.width / 2)) < 2).toBe(true);
     await textOf(page, '#chart-axes', new RegExp(`^Time axis \\(local time\\): .*${localClock(windowStart(3))}.*\\. Viewers axis: 0, .+\\.$`));
-    await page.close();
+    await page.context().close();
   });
 
   it('draws a lone window between gaps as a dot, where a line has nothing to join', async () => {
@@ -212,7 +211,7 @@ describe('the Viewer Analytics dashboard in Chromium', () => {
     await textOf(page, '#chart .peak-marker', /^Peak 600 · /);
     expect(await paintedUnderPeakMarker(page)).toBe('painted');
     await screenshot(page, 'dashboard-lone-window');
-    await page.close();
+    await page.context().close();
   });
 
   it('downloads the range as CSV that parses back to the snapshots the JSON API gives', async () => {
@@ -240,7 +239,7 @@ describe('the Viewer Analytics dashboard in Chromium', () => {
         Object.fromEntries(VIEWER_CSV_COLUMNS.map((column) => [column, column === 'timestamp' ? point.timestamp : String(point[column] ?? '')])),
       ),
     );
-    await page.close();
+    await page.context().close();
   });
 
   it('shows the empty state for an auction with analytics off, and the toggle turns it on', async () => {
@@ -259,7 +258,7 @@ describe('the Viewer Analytics dashboard in Chromium', () => {
       headers: bearer(env.system.app, OWNER),
     });
     expect(settings.json()).toEqual({ success: true, data: { enableViewerAnalytics: true } });
-    await page.close();
+    await page.context().close();
   });
 
   it('tells people plainly when they are not signed in or not allowed', async () => {
@@ -268,13 +267,13 @@ describe('the Viewer Analytics dashboard in Chromium', () => {
     await anonymous.page.click('#analytics-toggle');
     await textOf(anonymous.page, '#message', /not signed in/);
     await screenshot(anonymous.page, 'dashboard-401');
-    await anonymous.page.close();
+    await anonymous.page.context().close();
 
     const stranger = await openDashboard(auctionId, STRANGER);
     await stranger.page.click('#analytics-toggle');
     await textOf(stranger.page, '#message', /not allowed/);
     expect(await stranger.page.locator('#setting').isHidden()).toBe(true);
-    await stranger.page.close();
+    await stranger.page.context().close();
   });
 });
 

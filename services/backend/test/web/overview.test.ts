@@ -49,7 +49,6 @@ describe("the owner's overview in Chromium", () => {
   async function openOverview(claims: TokenClaims): Promise<Page> {
     const context = await env.browser.newContext({ timezoneId: TIME_ZONE, locale: 'en-GB', viewport: { width: 1200, height: 1000 } });
     const page = await context.newPage();
-    page.on('close', () => void context.close());
     await page.goto(`${env.system.backendUrl}/dashboard#token=${env.system.app.jwt.sign(claims)}`);
     return page;
   }
@@ -65,13 +64,13 @@ describe("the owner's overview in Chromium", () => {
     const page = await openOverview(OWNER);
     await titlesRead(page, ['Charlie', 'Bravo', 'Alpha']);
     const cells = await row(page, 'Bravo').locator('td').allTextContents();
-    // Peak, average (25 + 0…4), viewer-minutes (Σ averages: 12 samples of 5 s each), uniques, analytics.
-    expect(cells.slice(1, 6)).toEqual(['50', '27', '135', '—', 'On']);
+    // Live now, peak, average (25 + 0…4), viewer-minutes (Σ averages: 12 samples of 5 s each), uniques, analytics.
+    expect(cells.slice(0, 6)).toEqual(['0', '50', '27', '135', '—', 'On']);
     expect(await page.locator('#owner-filter-label').isHidden()).toBe(true);
     expect(await page.locator('h1').textContent()).toBe('Your auctions');
     expect(await page.locator('#auctions th[data-key="createdAt"]').getAttribute('aria-sort')).toBe('descending');
     await screenshot(page, 'overview');
-    await page.close();
+    await page.context().close();
   });
 
   it('sorts by the column whose heading is clicked, and says so in aria-sort', async () => {
@@ -88,7 +87,7 @@ describe("the owner's overview in Chromium", () => {
     await page.locator('#auctions th[data-key="title"] button').click();
     await titlesRead(page, ['Alpha', 'Bravo', 'Charlie']);
     expect(await page.locator('#auctions th[data-key="title"]').getAttribute('aria-sort')).toBe('ascending');
-    await page.close();
+    await page.context().close();
   });
 
   it('links each auction to its dashboard', async () => {
@@ -96,7 +95,7 @@ describe("the owner's overview in Chromium", () => {
     await row(page, 'Bravo').locator('a').click();
     await page.waitForURL(`${env.system.backendUrl}/dashboard/auctions/${ids.get('Bravo') ?? ''}`);
     await textOf(page, '#auction-title', 'Bravo'); // the token came along in the tab's session
-    await page.close();
+    await page.context().close();
   });
 
   it("toggles an auction's analytics through the API", async () => {
@@ -111,7 +110,21 @@ describe("the owner's overview in Chromium", () => {
     await textOf(page, `#auctions tr[data-auction-id="${alpha}"] td:nth-of-type(6)`, 'Off');
     await toggle.check();
     await waitFor(async () => JSON.stringify(await settings()) === JSON.stringify({ success: true, data: { enableViewerAnalytics: true } }), 5_000, 'analytics to be on again');
-    await page.close();
+    await page.context().close();
+  });
+
+  it('shows how many watch each auction right now, from the socket server', async () => {
+    const watcher = await env.browser.newPage();
+    await watcher.goto(`${env.system.backendUrl}/live/${ids.get('Alpha') ?? ''}`);
+    await textOf(watcher, '#count', '1 watching');
+    const page = await openOverview(OWNER);
+    await textOf(page, `#auctions tr[data-auction-id="${ids.get('Alpha') ?? ''}"] td[data-live]`, '1');
+    await textOf(page, `#auctions tr[data-auction-id="${ids.get('Bravo') ?? ''}"] td[data-live]`, '0');
+    await screenshot(page, 'overview-live');
+    await watcher.close();
+    // The column asks again every 5 s.
+    await textOf(page, `#auctions tr[data-auction-id="${ids.get('Alpha') ?? ''}"] td[data-live]`, '0', 15_000);
+    await page.context().close();
   });
 
   it('shows when people watch, by weekday and hour in the browser’s time zone', async () => {
@@ -152,7 +165,7 @@ describe("the owner's overview in Chromium", () => {
     }
     expect(await page.locator('#heatmap tbody td.empty').first().getAttribute('aria-label')).toMatch(/: no viewer windows$/);
     await screenshot(page, 'overview-heatmap');
-    await page.close();
+    await page.context().close();
   });
 
   it("gives an admin every owner's auctions and a filter by owner", async () => {
@@ -165,7 +178,7 @@ describe("the owner's overview in Chromium", () => {
     await page.selectOption('#owner-filter', STRANGER.sub);
     await titlesRead(page, ["Stranger's auction"]);
     await screenshot(page, 'overview-admin');
-    await page.close();
+    await page.context().close();
   });
 
   it('creates an auction, which appears as a row of its own', async () => {
@@ -179,6 +192,6 @@ describe("the owner's overview in Chromium", () => {
     const created = await env.system.app.inject({ url: `/api/v1/auctions/${id}`, headers: bearer(env.system.app, OWNER) });
     expect(created.json()).toMatchObject({ data: { title: 'Delta', ownerId: OWNER.sub, enableViewerAnalytics: false } });
     await textOf(page, `#auctions tr[data-auction-id="${id}"] td:nth-of-type(6)`, 'Off');
-    await page.close();
+    await page.context().close();
   });
 });
