@@ -102,7 +102,9 @@ export async function startSocketServer(config: SocketConfig, log: Logger): Prom
     slots,
     counts: shown,
     outbox,
-    visitors,
+    // With Redis each process would only know its own visitors: its snapshots carry no uniques
+    // rather than a part of them (docs/scaling.md, "Unique viewers are not cluster-wide yet").
+    ...(cluster === undefined ? { visitors } : {}),
     intervalMs: config.SAMPLE_INTERVAL_MS,
     samplesPerWindow: config.SAMPLES_PER_SNAPSHOT,
     // Global with Redis: a slot with viewers on another process stays busy.

@@ -132,6 +132,8 @@ describe('snapshots of three socket processes: one per auction and window, from 
           sampleCount,
         })),
       ).toEqual(expected);
+      // A process knows only its own visitors: no part-of-the-truth uniques from a cluster (docs/scaling.md).
+      expect(stored.filter((snapshot) => 'uniqueViewers' in snapshot || 'visitors' in snapshot)).toEqual([]);
 
       // Only the leader sent snapshots until it died; a follower took over.
       const sent = (service: SocketProcess): number => service.logs.filter((line) => line.msg === 'analytics sent').length;
