@@ -4,10 +4,10 @@
  * benchmark's database. The history goes in through the batch ingest route (internal API key),
  * so whatever the backend maintains at ingest is built as in production: one owner with 500
  * auctions of 3 hours (90,000 snapshots), another owner's 100 auctions of 3 hours as noise
- * (18,000) and one of its auctions running for 30 days of minutes (43,200). Then, on a backend
- * started afresh: each route's first request (cold) and up to 20 more one at a time, the chart
- * page loaded and drawn in Chromium, and the database's share of the time measured by asking it
- * the same questions directly.
+ * (18,000) and one of its auctions running for 30 days of minutes (43,200). Once the backend's
+ * background work after the ingest is over: the database asked directly what the reads cost it,
+ * then, on a backend started afresh, each route's first request (cold) and up to 20 more one at a
+ * time, and the chart page loaded and drawn in Chromium.
  */
 import { join } from 'node:path';
 import { createSigner } from 'fast-jwt';
