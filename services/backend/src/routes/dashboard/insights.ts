@@ -8,16 +8,15 @@ import {
   type TokenClaims,
 } from '@viewer-analytics/shared';
 import { HeatmapGrid, isTimeZone, overviewRow } from '../../analytics/insights.js';
-import type { SeriesWindow } from '../../analytics/viewer-series.js';
+import type { SeriesOptions, SeriesWindow } from '../../analytics/viewer-series.js';
 import { ValidationError } from '../../http-error.js';
 import type { AuctionDocument } from '../../plugins/app/auctions-repository.js';
 import { errorResponses } from '../../schemas/error-responses.js';
-import type { ViewersOptions } from './viewers.js';
 
 type InsightRange = keyof typeof TIME_RANGE_MS;
 
 /** An owner's view over many auctions: one row per auction, and when people watch them. */
-const insights: FastifyPluginAsyncTypebox<ViewersOptions> = async (fastify, options) => {
+const insights: FastifyPluginAsyncTypebox<Pick<SeriesOptions, 'windowMs' | 'sampleIntervalMs'>> = async (fastify, options) => {
   /** The auctions the user may see (of `ownerId` if named) and their windows within the range back from now. */
   async function auctionWindows(
     user: TokenClaims,
