@@ -2,24 +2,7 @@
  * The auction dashboard loaded and drawn in real Chromium (Debian's, through playwright-core, as
  * the web tests run it), timed inside the page against its own navigation start.
  */
-import { chromium, type Browser } from 'playwright-core';
-
-/** The flags the web tests use: headless, no sandbox, nothing that would reach for the network. */
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-}
+import type { Browser } from 'playwright-core';
 
 /** One load, ms since the page's navigation started (performance.now() inside the page). */
 export interface ChartLoad {

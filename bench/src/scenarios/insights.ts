@@ -23,7 +23,8 @@ import {
   type AuctionPlan,
   type PlannedAuction,
 } from '../lib/audience.js';
-import { launchChromium, loadDashboardChart, type ChartLoad } from '../lib/chart-load.js';
+import { launchChromium } from '@viewer-analytics/testkit/chromium';
+import { loadDashboardChart, type ChartLoad } from '../lib/chart-load.js';
 import { waitForQuiet, type Quiet } from '../lib/proc.js';
 import { formatInt } from '../lib/progress.js';
 import { responseTimesByUrl } from '../lib/request-log.js';

@@ -3,32 +3,16 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect } from 'vitest';
 import type { Snapshot } from '@viewer-analytics/shared';
 import { freePort, NodeService, waitFor } from '@viewer-analytics/testkit';
+import { launchChromium } from '@viewer-analytics/testkit/chromium';
 import { buildApp, internalKey, TEST_INTERNAL_API_KEY, testConfig } from '../helper.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '../../../..');
 /** Screenshots land here (git-ignored) for people to look at after a run. */
 export const ARTIFACTS = join(REPO, 'artifacts', 'screenshots');
-
-/** Debian's Chromium, with the flags that keep it off the network this machine does not have. */
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-}
 
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(ARTIFACTS, { recursive: true });
