@@ -18,7 +18,7 @@ import { Sampler } from './sampling/sampler.js';
 import uWS, { type TemplatedApp, type us_listen_socket } from './uws.js';
 import { AuctionDirectory } from './viewers/auction-directory.js';
 import { LiveFeed } from './viewers/live-feed.js';
-import { DailySalt, msUntilMidnight } from './visitors/daily-salt.js';
+import { DailySalt, msUntilMidnight, randomSalt } from './visitors/daily-salt.js';
 import { WindowVisitors } from './visitors/window-visitors.js';
 
 export interface SocketServer {
@@ -97,14 +97,13 @@ export async function startSocketServer(config: SocketConfig, log: Logger): Prom
   const visitors = new WindowVisitors((add) => {
     liveFeed.forEachVisitor(add);
   });
-  const salt = new DailySalt();
+  // With Redis one salt for the cluster, so that a visitor on two processes has one key.
+  const salt = new DailySalt(cluster?.salt ?? randomSalt);
   const sampler = new Sampler({
     slots,
     counts: shown,
     outbox,
-    // With Redis each process would only know its own visitors: its snapshots carry no uniques
-    // rather than a part of them (docs/scaling.md, "Unique viewers are not cluster-wide yet").
-    ...(cluster === undefined ? { visitors } : {}),
+    visitors,
     intervalMs: config.SAMPLE_INTERVAL_MS,
     samplesPerWindow: config.SAMPLES_PER_SNAPSHOT,
     // Global with Redis: a slot with viewers on another process stays busy.
@@ -113,6 +112,7 @@ export async function startSocketServer(config: SocketConfig, log: Logger): Prom
       metrics.snapshotsMade += snapshots;
       if (snapshots > 0) log.debug({ window: new Date(windowStart).toISOString(), snapshots }, 'window closed');
       persist(windowStart);
+      sharedVisitors?.windowOpened();
       cluster?.delivery.windowClosed(windowStart);
       flusher.kick();
     },
@@ -121,6 +121,8 @@ export async function startSocketServer(config: SocketConfig, log: Logger): Prom
   // A window the previous process closed at shutdown is stored (or waiting) already: a second
   // snapshot of it would be refused as a duplicate, so sampling resumes after it.
   if (lastClosedWindow >= 0) sampler.skipWindowsThrough(lastClosedWindow);
+  // With Redis every process's sketch of a window gets the others' visitors: whichever delivers, it counts the cluster's.
+  const sharedVisitors = await cluster?.shareVisitors({ visitors, openWindow: () => sampler.openWindow });
 
   const app = uWS.App();
   const encoder = new CountMessageEncoder();

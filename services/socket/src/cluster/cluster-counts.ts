@@ -131,6 +131,8 @@ export class ClusterCounts implements ViewerCountSource {
   private readonly timings: ClusterTimings;
   private readonly log: (message: string) => void;
   private readonly channel: string;
+  /** The subscriber also hears the cluster's other channels (visitors): only this one's messages are counts. */
+  private readonly channelBytes: Buffer;
   private readonly keyPrefix: string;
   private readonly ownKey: string;
 
@@ -169,6 +171,7 @@ export class ClusterCounts implements ViewerCountSource {
     this.timings = { ...DEFAULT_CLUSTER_TIMINGS, ...options.timings };
     this.log = options.log;
     this.channel = `${options.prefix}counts`;
+    this.channelBytes = Buffer.from(this.channel);
     this.keyPrefix = `${options.prefix}counts:`;
     this.ownKey = this.keyPrefix + options.identity.processId;
     const capacity = options.slots.capacity;
@@ -334,7 +337,8 @@ export class ClusterCounts implements ViewerCountSource {
       });
   }
 
-  private readonly onMessage = (_channel: Buffer, message: Buffer): void => {
+  private readonly onMessage = (channel: Buffer, message: Buffer): void => {
+    if (!channel.equals(this.channelBytes)) return;
     const reader = this.reader;
     if (!reader.read(message)) {
       this.stats.malformedMessages++;

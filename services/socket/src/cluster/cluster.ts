@@ -8,6 +8,8 @@ import { LeaderDelivery } from './leader-delivery.js';
 import { LeaderLease } from './leader-lease.js';
 import { claimIdentity, processIdOf } from './process-identity.js';
 import { createRedisConnection } from './redis-connection.js';
+import { SharedSalt } from './shared-salt.js';
+import { SharedVisitors, type SharedVisitorsOptions } from './shared-visitors.js';
 
 export interface ClusterOptions {
   readonly redisUrl: string;
@@ -31,6 +33,10 @@ export interface Cluster {
   readonly lease: LeaderLease;
   readonly processId: string;
   readonly epoch: number;
+  /** The cluster's daily salt: every process hashes a visitor to the same key. */
+  readonly salt: SharedSalt;
+  /** Shares the keys of this process's window sketches with the others, and adds theirs (started here, stopped by close). */
+  shareVisitors(options: Pick<SharedVisitorsOptions, 'visitors' | 'openWindow'>): Promise<SharedVisitors>;
   /**
    * The first step of a shutdown: the others subtract this process's viewers at once and, when
    * any are alive, one of them takes over delivery (this process gives the lease back).
@@ -45,6 +51,8 @@ export interface Cluster {
  * windows are not lost meanwhile (every process keeps copies), only delivered a little later.
  */
 const LEASE_TTL_MS = 5_000;
+/** How long start waits for the day's salt before it goes on without (visitors are counted once it comes). */
+const SALT_WAIT_MS = 2_000;
 /** How often the delivered windows are read: how soon a follower forgets its copies. */
 const MARKS_REFRESH_MS = 1_000;
 
@@ -89,6 +97,9 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
       log: options.log,
     });
     delivery.start();
+    const salt = new SharedSalt({ redis: commands, prefix: options.prefix, log: options.log });
+    await salt.start(SALT_WAIT_MS);
+    let shared: SharedVisitors | undefined;
     let leaving: Promise<void> | undefined;
     const leave = (): Promise<void> =>
       (leaving ??= (async () => {
@@ -101,9 +112,28 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
       lease,
       processId,
       epoch: identity.epoch,
+      salt,
+      shareVisitors: async ({ visitors, openWindow }) => {
+        shared = new SharedVisitors({
+          slots: options.slots,
+          visitors,
+          openWindow,
+          windowMs: options.windowMs,
+          commands,
+          subscriber,
+          prefix: options.prefix,
+          processId,
+          intervalMs: options.intervalMs,
+          log: options.log,
+        });
+        await shared.start();
+        return shared;
+      },
       leave,
       close: async () => {
         await leave();
+        shared?.stop();
+        salt.stop();
         await delivery.close();
         disconnect(commands, subscriber);
       },

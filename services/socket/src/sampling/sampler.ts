@@ -79,6 +79,11 @@ export class Sampler {
     this.skipThrough = windowStart;
   }
 
+  /** The open window's start, or -1 when none is open (before the first sample, after the last). */
+  get openWindow(): number {
+    return this.currentWindow;
+  }
+
   start(): void {
     const interval = this.options.intervalMs;
     const wall = this.clock.wall();
@@ -98,7 +103,7 @@ export class Sampler {
     if (at <= this.lastSampleAt && windowStart === this.lastSampleAt - (this.lastSampleAt % this.windowMs)) return;
     this.lastSampleAt = at;
     if (windowStart !== this.currentWindow) {
-      this.closeWindow();
+      this.closeWindow(windowStart);
       this.currentWindow = windowStart;
     }
     if (windowStart <= this.skipThrough) return;
@@ -124,9 +129,10 @@ export class Sampler {
 
   /**
    * Moves the current window's samples into the outbox (also at shutdown, for a partial
-   * window) and returns the window's start, or -1 when no window was open.
+   * window) and returns the window's start, or -1 when no window was open. `next`: the window
+   * the closing sample opens (-1 at shutdown).
    */
-  closeWindow(): number {
+  closeWindow(next = -1): number {
     const windowStart = this.currentWindow;
     if (windowStart < 0) return -1;
     const { slots, outbox, visitors, samplesPerWindow, isIdle } = this.options;
@@ -150,7 +156,8 @@ export class Sampler {
       this.taken[slot] = 0;
       if (taken === samplesPerWindow && this.max[slot] === 0 && isIdle(slot)) slots.release(slot);
     }
-    this.currentWindow = -1;
+    // Set before the carry-over: the visitors still connected count in (and are shared as of) the next window.
+    this.currentWindow = next;
     visitors?.nextWindow();
     this.options.onWindowClosed(windowStart, snapshots);
     return windowStart;

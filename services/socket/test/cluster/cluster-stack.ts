@@ -78,3 +78,17 @@ export function useClusterStack(testFile: string, env: NodeJS.ProcessEnv, afterE
     },
   };
 }
+
+/** The process holding the lease, from its value `<processId>:<epoch>:<token>`. */
+export async function waitForLeader(admin: Redis, prefix: string): Promise<string> {
+  let leader: string | undefined;
+  await waitFor(
+    async () => {
+      leader = (await admin.get(`${prefix}leader`))?.split(':')[0];
+      return leader !== undefined;
+    },
+    10_000,
+    'a leader',
+  );
+  return leader!;
+}
