@@ -130,6 +130,7 @@ for (const line of [
   'viewer-analytics is running. Point a browser at:',
   `  live view   ${backendUrl}/live/${auctionId}   (open it in two tabs)`,
   `  dashboard   ${backendUrl}/dashboard/auctions/${auctionId}#token=${token}`,
+  `  overview    ${backendUrl}/dashboard#token=${token}   (every auction, the heatmap)`,
   `  API docs    ${backendUrl}/docs`,
   '',
   `  backend ${backendUrl} · socket server ws://localhost:${socketPort}${
