@@ -52,8 +52,14 @@ async function request(path: string, token: string | undefined, init: RequestIni
     throw new ApiError(0, 'The backend cannot be reached right now. Try Refresh in a moment.');
   }
   if (response.ok) return response;
-  const body = (await response.json().catch(() => undefined)) as ErrorResponse | undefined;
-  throw new ApiError(response.status, explain(response.status, body?.error.message ?? ''));
+  // Not always ours: a proxy's error page may be JSON of another shape, or no JSON at all.
+  const body = (await response.json().catch(() => undefined)) as Partial<ErrorResponse> | undefined;
+  throw new ApiError(response.status, explain(response.status, body?.error?.message ?? ''));
+}
+
+/** What to tell people about a failed call: the API's explanation, or the error itself. */
+export function errorText(error: unknown): string {
+  return error instanceof ApiError ? error.message : String(error);
 }
 
 export async function api<T>(path: string, token: string | undefined, init: RequestInit = {}): Promise<T> {

@@ -1,5 +1,5 @@
 import type { Auction, AuctionSettings, TimeRange, ViewerAnalytics, ViewerPoint, ViewerSummary } from '@viewer-analytics/shared';
-import { api, ApiError, download, takeToken } from './api-client.js';
+import { api, download, errorText, takeToken } from './api-client.js';
 import { element } from './dom.js';
 import { formatDuration, formatMinutes, formatMoment, formatNumber, formatWhole } from './format.js';
 import { auctionIdFromPath } from './page-config.js';
@@ -34,7 +34,7 @@ void api<Auction>(base, token).then(
     title.textContent = auction.title;
   },
   (error: unknown) => {
-    showMessage(error instanceof ApiError ? error.message : String(error), 'error');
+    showMessage(errorText(error), 'error');
   },
 );
 
@@ -66,7 +66,7 @@ async function load(): Promise<void> {
   } catch (error) {
     content.hidden = true;
     csv.hidden = true;
-    showMessage(error instanceof ApiError ? error.message : String(error), 'error');
+    showMessage(errorText(error), 'error');
   } finally {
     setBusy(false);
   }
@@ -79,7 +79,7 @@ async function changeSetting(enableViewerAnalytics: boolean): Promise<void> {
     await load();
   } catch (error) {
     enable.checked = !enableViewerAnalytics;
-    showMessage(error instanceof ApiError ? error.message : String(error), 'error');
+    showMessage(errorText(error), 'error');
   } finally {
     enable.disabled = false;
   }
@@ -91,7 +91,7 @@ async function downloadCsv(): Promise<void> {
   try {
     await download(`${base}/analytics/viewers?timeRange=${range.value as TimeRange}&format=csv`, token, `auction-${auctionId}-viewers.csv`);
   } catch (error) {
-    showMessage(error instanceof ApiError ? error.message : String(error), 'error');
+    showMessage(errorText(error), 'error');
   } finally {
     csv.disabled = false;
   }

@@ -5,10 +5,12 @@ const DAYS = 7;
 const HOURS = 24;
 /** 1 January 2024 was a Monday: the API's day 0. */
 const MONDAY = Date.UTC(2024, 0, 1);
-const weekday = (format: 'long' | 'short') => {
+const weekday = (format: 'long' | 'short'): string[] => {
   const names = new Intl.DateTimeFormat(undefined, { weekday: format, timeZone: 'UTC' });
   return Array.from({ length: DAYS }, (_, day) => names.format(new Date(MONDAY + day * 86_400_000)));
 };
+const LONG_DAYS = weekday('long');
+const SHORT_DAYS = weekday('short');
 const hourLabel = (hour: number): string => `${String(hour).padStart(2, '0')}:00`;
 
 /**
@@ -17,8 +19,6 @@ const hourLabel = (hour: number): string => `${String(hour).padStart(2, '0')}:00
  * screen readers; cells with no windows stay blank. Returns the busiest cell's average, for the legend.
  */
 export function renderHeatmap(table: HTMLTableElement, cells: readonly HeatmapCell[]): number {
-  const longDays = weekday('long');
-  const shortDays = weekday('short');
   const busiest = Math.max(0, ...cells.map((cell) => cell.avgViewers));
 
   const head = document.createElement('tr');
@@ -36,8 +36,8 @@ export function renderHeatmap(table: HTMLTableElement, cells: readonly HeatmapCe
     const tr = document.createElement('tr');
     const th = document.createElement('th');
     th.scope = 'row';
-    th.textContent = shortDays[day] ?? '';
-    th.setAttribute('aria-label', longDays[day] ?? '');
+    th.textContent = SHORT_DAYS[day] ?? '';
+    th.setAttribute('aria-label', LONG_DAYS[day] ?? '');
     tr.append(th);
     return tr;
   });
@@ -52,8 +52,8 @@ export function renderHeatmap(table: HTMLTableElement, cells: readonly HeatmapCe
       const average = cell?.avgViewers ?? 0;
       const label =
         windows === 0
-          ? `${longDays[day] ?? ''} ${hourLabel(hour)}: no viewer windows`
-          : `${longDays[day] ?? ''} ${hourLabel(hour)}: ${formatNumber(average)} average viewers over ${formatWhole(windows)} windows`;
+          ? `${LONG_DAYS[day] ?? ''} ${hourLabel(hour)}: no viewer windows`
+          : `${LONG_DAYS[day] ?? ''} ${hourLabel(hour)}: ${formatNumber(average)} average viewers over ${formatWhole(windows)} windows`;
       td.setAttribute('aria-label', label);
       td.title = label;
       td.dataset['day'] = String(day);

@@ -1,5 +1,5 @@
 import type { ADMIN_ROLE, Auction, AuctionSettings, Heatmap, Overview } from '@viewer-analytics/shared';
-import { api, ApiError, takeToken, tokenClaims } from './api-client.js';
+import { api, errorText, takeToken, tokenClaims } from './api-client.js';
 import { element } from './dom.js';
 import { formatNumber } from './format.js';
 import { renderHeatmap } from './heatmap.js';
@@ -50,6 +50,8 @@ if (admin) {
 /** Every owner an admin has seen in an unfiltered list, for the filter's choices. */
 const owners = new Set<string>();
 let rows: Row[] = [];
+/** Loads started: a load whose number is no longer the newest shows nothing. */
+let loads = 0;
 
 range.addEventListener('change', () => void load());
 owner.addEventListener('change', () => void load());
@@ -71,12 +73,15 @@ function query(): string {
 }
 
 async function load(): Promise<void> {
+  // A range or owner changed while a load was under way: only the newest load's answer is shown.
+  const current = ++loads;
   refresh.disabled = true;
   try {
     const [overview, heat] = await Promise.all([
       api<Overview>(`/api/v1/analytics/overview?${query()}`, token),
       api<Heatmap>(`/api/v1/analytics/heatmap?${query()}&timeZone=${encodeURIComponent(timeZone)}`, token),
     ]);
+    if (current !== loads) return;
     showMessage('');
     rows = overview.auctions.map((auction) => ({ ...auction, live: undefined }));
     table.show(rows);
@@ -126,7 +131,7 @@ async function create(title: string): Promise<void> {
 }
 
 function showError(error: unknown): void {
-  showMessage(error instanceof ApiError ? error.message : String(error));
+  showMessage(errorText(error));
 }
 
 function showMessage(text: string): void {

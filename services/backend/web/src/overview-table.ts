@@ -6,10 +6,10 @@ export interface Row extends AuctionOverview {
   live: number | undefined;
 }
 
-type SortKey = 'title' | 'live' | 'peakViewers' | 'avgViewers' | 'viewerMinutes' | 'uniqueViewers' | 'enableViewerAnalytics' | 'createdAt';
+const SORT_KEYS = ['title', 'live', 'peakViewers', 'avgViewers', 'viewerMinutes', 'uniqueViewers', 'enableViewerAnalytics', 'createdAt'] as const;
+type SortKey = (typeof SORT_KEYS)[number];
 type Direction = 'ascending' | 'descending';
-const SORT_KEYS: readonly string[] = ['title', 'live', 'peakViewers', 'avgViewers', 'viewerMinutes', 'uniqueViewers', 'enableViewerAnalytics', 'createdAt'];
-const isSortKey = (key: string | undefined): key is SortKey => key !== undefined && SORT_KEYS.includes(key);
+const isSortKey = (key: string | undefined): key is SortKey => (SORT_KEYS as readonly (string | undefined)[]).includes(key);
 
 export interface TableEvents {
   /** The analytics checkbox of a row changed; resolve when stored, reject to put it back. */

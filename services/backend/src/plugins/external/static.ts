@@ -7,7 +7,7 @@ import fp from 'fastify-plugin';
 export const WEB_ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../../web');
 
 /** Where the pages load uPlot from: its ESM build and stylesheet, as installed, with no bundler. */
-export const UPLOT_PREFIX = '/assets/vendor/uplot/';
+const UPLOT_PREFIX = '/assets/vendor/uplot/';
 const UPLOT_FILES = new Set(['/uPlot.esm.js', '/uPlot.min.css']);
 // The package has no `exports`, so this is its `main` (dist/uPlot.cjs.js): the files sit beside it.
 const UPLOT_ROOT = dirname(fileURLToPath(import.meta.resolve('uplot')));
