@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { SALT_BYTES, type SaltSource, utcDay } from '../visitors/daily-salt.js';
+import { DAY_MS, msUntilMidnight, SALT_BYTES, type SaltSource, utcDay } from '../visitors/daily-salt.js';
 
-const DAY_MS = 86_400_000;
 /** The key outlives its day by this much, for processes whose clocks run a little behind. */
 const EXPIRY_MARGIN_MS = 60_000;
 /** Tomorrow's salt is fetched this long before midnight, so that the day turns without asking Redis. */
@@ -70,7 +69,7 @@ export class SharedSalt implements SaltSource {
       this.salts.delete(day);
     }
     if (!this.salts.has(today)) void this.fetch(today);
-    if ((today + 1) * DAY_MS - now <= PREFETCH_BEFORE_MIDNIGHT_MS && !this.salts.has(today + 1)) void this.fetch(today + 1);
+    if (msUntilMidnight(now) <= PREFETCH_BEFORE_MIDNIGHT_MS && !this.salts.has(today + 1)) void this.fetch(today + 1);
   };
 
   private async fetch(day: number): Promise<void> {

@@ -123,7 +123,8 @@ export class SharedVisitors {
     if (at + ENTRY_LENGTH > this.pending.length) this.growPending();
     // During a window's carry-over the sampler names the window just opened; before its first sample, the clock does.
     const open = this.options.openWindow();
-    const window = open >= 0 ? open : Date.now() - (Date.now() % this.options.windowMs);
+    const now = Date.now();
+    const window = open >= 0 ? open : now - (now % this.options.windowMs);
     at = this.pending.writeDoubleLE(window, at);
     writeRawId(this.options.slots, slot, this.pending, at);
     this.pending.writeUInt32LE(key >>> 0, at + RAW_ID_LENGTH);

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
 export const SALT_BYTES = 32;
 
 /** The UTC day (days since the epoch) of a wall-clock time. */
@@ -46,7 +46,6 @@ export class DailySalt {
     const today = utcDay(this.now());
     if (today === this.day) return;
     this.salt?.fill(0);
-    this.salt = undefined;
     this.day = today;
     this.salt = this.source.saltFor(today);
   }

@@ -18,24 +18,14 @@ export class WindowVisitors {
 
   /** Counts a visitor of the slot's auction in the open window; true when it was not counted yet. */
   add(slot: number, key: number): boolean {
-    let sketch = this.sketches[slot];
-    if (sketch === undefined) {
-      sketch = new VisitorSketch();
-      this.sketches[slot] = sketch;
-    }
-    const changed = sketch.add(key);
+    const changed = this.sketchFor(slot).add(key);
     if (changed) this.onChange?.(slot, key);
     return changed;
   }
 
   /** Counts a key another process saw, without sharing it again. */
   addShared(slot: number, key: number): void {
-    let sketch = this.sketches[slot];
-    if (sketch === undefined) {
-      sketch = new VisitorSketch();
-      this.sketches[slot] = sketch;
-    }
-    sketch.add(key);
+    this.sketchFor(slot).add(key);
   }
 
   /** The slot's distinct visitors in the closing window. */
@@ -46,13 +36,23 @@ export class WindowVisitors {
   /** The slot's sketch of the closing window (the outbox copies its bytes), or null when nobody came. */
   sketchOf(slot: number): VisitorSketch | null {
     const sketch = this.sketches[slot];
-    return sketch === undefined || sketch.estimate() === 0 ? null : sketch;
+    // A dense sketch is never empty (clear() makes it exact again): only an exact one, whose estimate is its length, is asked.
+    return sketch === undefined || (sketch.isExact() && sketch.estimate() === 0) ? null : sketch;
   }
 
   /** The window closed: every sketch is emptied, then every viewer still connected counts in the next one. */
   nextWindow(): void {
     for (let slot = 0; slot < this.sketches.length; slot++) this.sketches[slot]?.clear();
     this.connected(this.addConnected);
+  }
+
+  private sketchFor(slot: number): VisitorSketch {
+    let sketch = this.sketches[slot];
+    if (sketch === undefined) {
+      sketch = new VisitorSketch();
+      this.sketches[slot] = sketch;
+    }
+    return sketch;
   }
 
   private readonly addConnected = (slot: number, key: number): void => {
