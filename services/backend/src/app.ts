@@ -98,7 +98,7 @@ async function app(fastify: FastifyInstance, { config }: AppOptions): Promise<vo
   await fastify.register(authentication);
   await fastify.register(databaseAvailability);
   await fastify.register(auctionsRepository);
-  await fastify.register(viewerAnalyticsRepository, { config });
+  await fastify.register(viewerAnalyticsRepository);
   await fastify.register(viewerHours, { config });
   await fastify.register(retention, { config });
   await fastify.register(authorization);

@@ -69,7 +69,8 @@ function schemaProblem(index: number, item: unknown): InvalidSnapshot {
 function toDocument(snapshot: BatchSnapshot, auction: ObjectId, now: Date): SnapshotDocument {
   const timestamp = new Date(snapshot.timestamp);
   const visitors = snapshot.visitorSketch === undefined ? undefined : decodeVisitorSketch(snapshot.visitorSketch);
-  const uniqueViewers = visitors === undefined ? snapshot.uniqueViewers : VisitorSketch.fromBytes(visitors).estimate();
+  // The check has made sure a count sent beside a sketch is the sketch's: only a lone sketch is counted here.
+  const uniqueViewers = snapshot.uniqueViewers ?? (visitors === undefined ? undefined : VisitorSketch.fromBytes(visitors).estimate());
   return {
     _id: snapshotKey(auction.toHexString(), timestamp.getTime()),
     auction,

@@ -1,10 +1,9 @@
-import { MongoBulkWriteError, MongoServerError, type Collection, type CreateIndexOptions, type IndexOptions, type IndexSpecification, type ObjectId } from 'mongodb';
+import { MongoServerError, type Collection, type CreateIndexOptions, type IndexOptions, type IndexSpecification, type ObjectId } from 'mongodb';
 import fp from 'fastify-plugin';
-import { DUPLICATE_KEY } from '../../database-errors.js';
+import { onlyDuplicateKeys } from '../../database-errors.js';
 import type { DatabaseAvailability } from './database-availability.js';
 import type { SeriesWindow } from '../../analytics/viewer-series.js';
 import { snapshotKey, VIEWER_ANALYTICS_COLLECTION, type SnapshotDocument } from '@viewer-analytics/shared';
-import { windowMs, type BackendConfig } from '../../config.js';
 
 export type { SnapshotDocument };
 
@@ -24,11 +23,6 @@ export type RetentionIndex = 'ttl' | 'plain';
 
 export interface ViewerAnalyticsRepository {
   insertMany(snapshots: readonly SnapshotDocument[]): Promise<InsertOutcome>;
-  /**
-   * The auction's windows that start within `range` (all when undefined), oldest first: a range
-   * of at most KEYED_READ_WINDOWS windows as lookups by key, a longer one streamed from a cursor.
-   */
-  windows(auction: ObjectId, range: { readonly since: Date; readonly until: Date } | undefined): AsyncIterable<SeriesWindow>;
   /** The auction's windows that start at `starts` (oldest first), each looked up by key; those never stored are left out. */
   windowsAt(auction: ObjectId, starts: readonly number[]): AsyncIterable<SeriesWindow>;
   /**
@@ -65,6 +59,13 @@ export const PURGE_CHUNK = 20_000;
  * still cost milliseconds.
  */
 export const KEYED_READ_WINDOWS = 360;
+
+/** The window starts within `range` (bounds included) when they are at most KEYED_READ_WINDOWS, else undefined. */
+export function keyedWindowStarts(range: { readonly since: Date; readonly until: Date }, windowMs: number): number[] | undefined {
+  const first = Math.ceil(range.since.getTime() / windowMs) * windowMs;
+  const count = Math.floor((range.until.getTime() - first) / windowMs) + 1;
+  return count > KEYED_READ_WINDOWS ? undefined : Array.from({ length: Math.max(0, count) }, (_, i) => first + i * windowMs);
+}
 const SERIES_PROJECTION = {
   _id: 0,
   timestamp: 1,
@@ -126,7 +127,6 @@ async function* windowsByKey(
 function viewerAnalyticsRepository(
   collection: Collection<SnapshotDocument>,
   { guard, guardIterable }: DatabaseAvailability,
-  windowMs: number,
 ): ViewerAnalyticsRepository {
   return {
     async insertMany(snapshots) {
@@ -137,25 +137,9 @@ function viewerAnalyticsRepository(
         const { insertedCount } = await guard(() => collection.insertMany([...snapshots], { ordered: false }));
         return { stored: insertedCount, duplicates: [] };
       } catch (error) {
-        if (!(error instanceof MongoBulkWriteError)) throw error;
-        const writeErrors = [error.writeErrors].flat();
-        if (!writeErrors.every((writeError) => writeError.code === DUPLICATE_KEY)) throw error;
-        return { stored: error.insertedCount, duplicates: writeErrors.map((writeError) => writeError.index) };
+        if (!onlyDuplicateKeys(error)) throw error;
+        return { stored: error.insertedCount, duplicates: [error.writeErrors].flat().map((writeError) => writeError.index) };
       }
-    },
-
-    windows(auction, range) {
-      if (range !== undefined) {
-        const first = Math.ceil(range.since.getTime() / windowMs) * windowMs;
-        const count = Math.floor((range.until.getTime() - first) / windowMs) + 1;
-        if (count <= KEYED_READ_WINDOWS) {
-          return windowsByKey(collection, guard, auction, Array.from({ length: Math.max(0, count) }, (_, i) => first + i * windowMs));
-        }
-      }
-      return guardIterable(collection.find<SeriesWindow>(
-        range === undefined ? { auction } : { auction, timestamp: { $gte: range.since, $lte: range.until } },
-        { projection: SERIES_PROJECTION, sort: { timestamp: 1 } },
-      ));
     },
 
     windowsAt(auction, starts) {
@@ -190,14 +174,14 @@ function viewerAnalyticsRepository(
 }
 
 /** The `vieweranalytics` collection and its idempotency index; the only module that touches it. */
-export default fp<{ config: BackendConfig }>(
-  async (fastify, { config }) => {
+export default fp(
+  async (fastify) => {
     const db = fastify.mongo.db;
     if (db === undefined) throw new Error('the mongodb plugin was registered without a database name');
     const collection = db.collection<SnapshotDocument>(VIEWER_ANALYTICS_COLLECTION);
     // One snapshot per auction and window: retried deliveries become duplicate-key errors.
     await collection.createIndex({ auction: 1, timestamp: 1 }, { unique: true }, undefined);
-    fastify.decorate('viewerAnalytics', viewerAnalyticsRepository(collection, fastify.databaseAvailability, windowMs(config)));
+    fastify.decorate('viewerAnalytics', viewerAnalyticsRepository(collection, fastify.databaseAvailability));
   },
   { name: 'viewer-analytics-repository', dependencies: ['mongodb', 'database-availability'] },
 );

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { MongoBulkWriteError, MongoServerError, type Binary, type Collection, type ObjectId } from 'mongodb';
+import { MongoServerError, type Binary, type Collection, type ObjectId } from 'mongodb';
 import type { FastifyBaseLogger } from 'fastify';
 import fp from 'fastify-plugin';
 import type { SeriesWindow } from '../../analytics/viewer-series.js';
 import { windowMs as windowLength, type BackendConfig } from '../../config.js';
-import { DUPLICATE_KEY } from '../../database-errors.js';
+import { DUPLICATE_KEY, onlyDuplicateKeys } from '../../database-errors.js';
 import type { DatabaseAvailability } from './database-availability.js';
 import type { SnapshotDocument, ViewerAnalyticsRepository } from './viewer-analytics-repository.js';
 
@@ -203,7 +203,7 @@ function viewerHours(
       );
     } catch (error) {
       // Two reads copying the same hour at once: both upserted, one lost the insert; the other's copy is as good.
-      if (!(error instanceof MongoBulkWriteError && [error.writeErrors].flat().every((writeError) => writeError.code === DUPLICATE_KEY))) throw error;
+      if (!onlyDuplicateKeys(error)) throw error;
     }
     return byKey;
   }
@@ -351,7 +351,9 @@ function viewerHours(
           const start = window.timestamp.getTime();
           return start >= since && start <= until;
         });
-        byAuction.set(hex, [...(byAuction.get(hex) ?? []), { hour, windows }]);
+        let parts = byAuction.get(hex);
+        if (parts === undefined) byAuction.set(hex, (parts = []));
+        parts.push({ hour, windows });
       }
       return new Map(
         [...byAuction].map(([hex, parts]) => [
@@ -389,7 +391,7 @@ async function backfillMarks(marks: Collection<MarkDocument>, snapshots: ViewerA
       await marks.insertMany(all.slice(i, i + BACKFILL_CHUNK), { ordered: false });
     } catch (error) {
       // Another process backfilling at the same time: its marks are the same.
-      if (!(error instanceof MongoBulkWriteError && [error.writeErrors].flat().every((writeError) => writeError.code === DUPLICATE_KEY))) throw error;
+      if (!onlyDuplicateKeys(error)) throw error;
     }
   }
   // Typed as a mark without hour or auction: the marks' readers filter on the hour, which this lacks.

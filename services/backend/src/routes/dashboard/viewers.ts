@@ -14,7 +14,7 @@ import {
 import { viewerCsv } from '../../analytics/viewer-csv.js';
 import { viewerSeries, type SeriesWindow } from '../../analytics/viewer-series.js';
 import { ValidationError } from '../../http-error.js';
-import { KEYED_READ_WINDOWS } from '../../plugins/app/viewer-analytics-repository.js';
+import { keyedWindowStarts } from '../../plugins/app/viewer-analytics-repository.js';
 import { errorResponses } from '../../schemas/error-responses.js';
 
 export interface ViewersOptions {
@@ -55,7 +55,8 @@ const viewers: FastifyPluginAsyncTypebox<ViewersOptions> = async (fastify, { win
    * longer one (or all) from the hour copies, which FerretDB reads without scanning every snapshot.
    */
   async function windowsOf(auction: ObjectId, range: Range): Promise<AsyncIterable<SeriesWindow>> {
-    if (range !== undefined && (range.until.getTime() - range.since.getTime()) / windowMs <= KEYED_READ_WINDOWS) return fastify.viewerAnalytics.windows(auction, range);
+    const starts = range === undefined ? undefined : keyedWindowStarts(range, windowMs);
+    if (starts !== undefined) return fastify.viewerAnalytics.windowsAt(auction, starts);
     const all = range ?? { since: new Date(0), until: new Date() };
     const found = (await fastify.viewerHours.windows([auction], all)).get(auction.toHexString()) ?? [];
     return (async function* () {
