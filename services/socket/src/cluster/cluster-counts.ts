@@ -228,11 +228,13 @@ export class ClusterCounts implements ViewerCountSource {
     this.local.forEachChanged(this.absorbLocalChange);
     // A write still in flight keeps the order of messages: the changes wait for the next mark.
     if (this.left || this.writing || this.commands.status !== 'ready') return;
-    if (this.needFull) {
+    const sinceLastWrite = performance.now() - this.lastWriteAt;
+    // After a stall as long as the expiry the hash may be gone, and a delta would leave a partial one behind.
+    if (this.needFull || sinceLastWrite >= this.timings.expireMs) {
       this.writeFull();
       return;
     }
-    const heartbeatDue = performance.now() - this.lastWriteAt >= this.timings.heartbeatMs;
+    const heartbeatDue = sinceLastWrite >= this.timings.heartbeatMs;
     if (this.toPublish.size === 0 && !heartbeatDue) return;
     // The sequence is taken only if a message goes out: the others read a skipped one as a lost one.
     const sequence = (this.sequence + 1) >>> 0;

@@ -46,7 +46,7 @@ describe('cluster counts', () => {
     a.join(1, 3);
     b.join(1, 2);
     b.join(2, 1);
-    await waitFor(() => a.count(1) === 5 && b.count(1) === 5 && a.count(2) === 1, 2_000, 'the sums');
+    await waitFor(() => a.count(1) === 5 && b.count(1) === 5 && a.count(2) === 1, 5_000, 'the sums');
 
     // A newcomer reads the hashes at start: right before any delta reaches it.
     const c = await node('c');
@@ -57,7 +57,7 @@ describe('cluster counts', () => {
     const visited: number[] = [];
     a.counts.forEachChanged((slot) => visited.push(slot));
     b.join(2, 4);
-    await waitFor(() => a.count(2) === 5, 2_000, 'the delta');
+    await waitFor(() => a.count(2) === 5, 5_000, 'the delta');
     a.counts.forEachChanged((slot) => visited.push(slot));
     expect(visited).toContain(a.slots.slotOf(auctionId(2)));
   });
@@ -71,7 +71,7 @@ describe('cluster counts', () => {
     const callsBefore = await publishCalls();
 
     for (let i = 0; i < 5_000; i++) a.join(i % 10);
-    await waitFor(() => b.count(9) === 500, 2_000, 'the burst to arrive');
+    await waitFor(() => b.count(9) === 500, 5_000, 'the burst to arrive');
     await sleep(3 * TEST_TIMINGS.intervalMs);
 
     // 5,000 joins on 10 auctions: one message of 10 pairs (16 bytes each) after the header
@@ -85,7 +85,7 @@ describe('cluster counts', () => {
     const a = await node('a');
     const b = await ClusterNode.start(redis.url, prefix, 'b', TEST_TIMINGS);
     b.join(1, 4);
-    await waitFor(() => a.count(1) === 4, 2_000, 'the count');
+    await waitFor(() => a.count(1) === 4, 5_000, 'the count');
 
     const killedAt = performance.now();
     b.crash();
@@ -98,11 +98,30 @@ describe('cluster counts', () => {
     await waitFor(async () => (await admin.exists(`${prefix}counts:b`)) === 0, 3_000, 'the hash to expire');
   });
 
+  it('writes its whole hash again after a stall as long as the expiry, not a delta onto nothing', async () => {
+    const a = await node('a');
+    const b = await node('b');
+    b.join(1, 3);
+    b.join(2, 1);
+    await waitFor(() => a.count(1) === 3 && a.count(2) === 1, 5_000, 'the counts');
+
+    // b's event loop "stalls": no mark fires, its hash expires and a drops it.
+    b.counts.stopTimers();
+    await waitFor(() => a.count(1) === 0, 5_000, 'the silent process to be dropped');
+    await waitFor(async () => (await admin.exists(`${prefix}counts:b`)) === 0, 5_000, 'the hash to expire');
+
+    // Its first write after the stall carries only auction 2's change; auction 1 must come back too.
+    b.join(2, 1);
+    b.counts.publishChanges();
+    await waitFor(() => a.count(1) === 3 && a.count(2) === 2, 5_000, () => `both counts back, saw ${String(a.count(1))} and ${String(a.count(2))}`);
+    expect(await admin.hget(`${prefix}counts:b`, auctionId(1))).toBe('3');
+  });
+
   it('subtracts a process that leaves gracefully at once', async () => {
     const a = await node('a');
     const b = await ClusterNode.start(redis.url, prefix, 'b', TEST_TIMINGS);
     b.join(1, 4);
-    await waitFor(() => a.count(1) === 4, 2_000, 'the count');
+    await waitFor(() => a.count(1) === 4, 5_000, 'the count');
     const leftAt = performance.now();
     await b.close();
     await waitFor(() => a.count(1) === 0, 2_000, 'the leave');
@@ -114,7 +133,7 @@ describe('cluster counts', () => {
     const a = await node('a');
     const first = await ClusterNode.start(redis.url, prefix, 'slot-1', TEST_TIMINGS);
     first.join(1, 5);
-    await waitFor(() => a.count(1) === 5, 2_000, 'the first life');
+    await waitFor(() => a.count(1) === 5, 5_000, 'the first life');
     first.crash();
 
     let highest = 0;
@@ -136,7 +155,7 @@ describe('cluster counts', () => {
     const a = await node('a');
     const b = await node('b');
     b.join(1, 1);
-    await waitFor(() => a.count(1) === 1, 2_000, 'the count');
+    await waitFor(() => a.count(1) === 1, 5_000, 'the count');
 
     // Cut a's subscriber: b's next messages are lost to it (pub/sub keeps nothing), and only
     // a's reload can bring them back (b itself saw no trouble and sends only what changes).
@@ -157,7 +176,7 @@ describe('cluster counts', () => {
     const b = await node('b');
     a.join(1, 2);
     b.join(1, 3);
-    await waitFor(() => a.count(1) === 5 && b.count(1) === 5, 2_000, 'the count');
+    await waitFor(() => a.count(1) === 5 && b.count(1) === 5, 5_000, 'the count');
 
     process.kill(redis.pid!, 'SIGSTOP');
     try {
