@@ -74,7 +74,7 @@ describe('leader lease', () => {
   it('lets exactly one of two candidates lead, with a fencing epoch', async () => {
     const a = await candidate('a');
     const b = await candidate('b');
-    await waitFor(() => a.isLeader() || b.isLeader(), 2_000, 'a leader');
+    await waitFor(() => a.isLeader() || b.isLeader(), 5_000, 'a leader');
     // Several renewals later, still exactly one.
     for (let i = 0; i < 10; i++) {
       expect(Number(a.isLeader()) + Number(b.isLeader())).toBe(1);
@@ -88,7 +88,7 @@ describe('leader lease', () => {
   it('hands over at once on release, with a greater fencing epoch', async () => {
     const aEvents: string[] = [];
     const a = await candidate('a', aEvents);
-    await waitFor(() => a.isLeader(), 2_000, 'a to lead');
+    await waitFor(() => a.isLeader(), 5_000, 'a to lead');
     const b = await candidate('b');
     await a.stop();
     expect(aEvents).toEqual(['gained 1', 'lost']);

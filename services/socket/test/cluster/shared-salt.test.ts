@@ -53,9 +53,9 @@ describe('the cluster salt: one per UTC day for every process, in memory, gone f
     // Tomorrow's is not known until asked (then fetched): meanwhile nobody is counted.
     const todaysKey = key(a);
     expect(a.saltFor(today + 1)).toBeUndefined();
-    await waitFor(() => a.saltFor(today + 1) !== undefined, 2_000, "tomorrow's salt");
+    await waitFor(() => a.saltFor(today + 1) !== undefined, 5_000, "tomorrow's salt");
     now.ms += DAY_MS;
-    await waitFor(() => b.saltFor(today + 1) !== undefined, 2_000, "tomorrow's salt on the other process");
+    await waitFor(() => b.saltFor(today + 1) !== undefined, 5_000, "tomorrow's salt on the other process");
     expect(b.saltFor(today + 1)).toEqual(a.saltFor(today + 1));
     expect(key(a)).toBe(key(b));
     expect(key(a)).not.toBe(todaysKey);
