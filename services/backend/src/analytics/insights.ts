@@ -1,5 +1,5 @@
 import { HEATMAP_CELLS, type AuctionOverview, type HeatmapCell } from '@viewer-analytics/shared';
-import { RangeSummary, round4, windowSketch, type SeriesWindow } from './viewer-series.js';
+import { round4, type RangeSummary, type SeriesWindow } from './viewer-series.js';
 
 /** What the overview shows of an auction besides its figures. */
 export interface OverviewAuction {
@@ -10,14 +10,8 @@ export interface OverviewAuction {
   readonly createdAt: Date;
 }
 
-/** One row of the overview: the auction and its figures over the windows given (oldest first). */
-export function overviewRow(
-  auction: OverviewAuction,
-  windows: readonly SeriesWindow[],
-  options: { readonly windowMs: number; readonly sampleIntervalMs: number },
-): AuctionOverview {
-  const summary = new RangeSummary(options);
-  for (const window of windows) summary.add(window, windowSketch(window));
+/** One row of the overview: the auction and its figures over the range (none when it has no window there). */
+export function overviewRow(auction: OverviewAuction, summary: RangeSummary): AuctionOverview {
   const { snapshots, peakViewers, peakAt, avgViewers, viewerMinutes, uniqueViewers } = summary.result();
   return {
     id: auction.id,
@@ -31,7 +25,7 @@ export function overviewRow(
     avgViewers,
     viewerMinutes,
     uniqueViewers,
-    lastSnapshotAt: windows.at(-1)?.timestamp.toISOString() ?? null,
+    lastSnapshotAt: summary.lastAt?.toISOString() ?? null,
   };
 }
 

@@ -79,7 +79,7 @@ export const viewerMinutes = (weightedSum: number, sampleIntervalMs: number): nu
 
 /** Running figures of a whole range, window by window (oldest first). */
 export class RangeSummary {
-  private snapshots = 0;
+  private count = 0;
   private peakViewers = 0;
   private peakAt: Date | null = null;
   private minViewers = Infinity;
@@ -91,8 +91,18 @@ export class RangeSummary {
 
   constructor(private readonly options: Pick<SeriesOptions, 'windowMs' | 'sampleIntervalMs'>) {}
 
+  /** Windows added so far. */
+  get snapshots(): number {
+    return this.count;
+  }
+
+  /** Start of the newest window added. */
+  get lastAt(): Date | null {
+    return this.last;
+  }
+
   add(window: SeriesWindow, sketch: VisitorSketch | null): void {
-    this.snapshots += 1;
+    this.count += 1;
     // Strictly larger: the first window holding the peak keeps it.
     if (this.peakAt === null || window.peakViewers > this.peakViewers) {
       this.peakViewers = window.peakViewers;
@@ -106,15 +116,31 @@ export class RangeSummary {
     this.visitors = union(this.visitors, sketch);
   }
 
+  /** Adds the figures of windows that all start after this summary's: the same result as adding them one by one. */
+  addLater(later: RangeSummary): void {
+    if (later.count === 0) return;
+    this.count += later.count;
+    if (this.peakAt === null || later.peakViewers > this.peakViewers) {
+      this.peakViewers = later.peakViewers;
+      this.peakAt = later.peakAt;
+    }
+    this.minViewers = Math.min(this.minViewers, later.minViewers);
+    this.weightedSum += later.weightedSum;
+    this.samples += later.samples;
+    this.first ??= later.first;
+    this.last = later.last;
+    this.visitors = union(this.visitors, later.visitors);
+  }
+
   result(): ViewerSummary {
     const minutes = viewerMinutes(this.weightedSum, this.options.sampleIntervalMs);
     const uniqueViewers = this.visitors?.estimate() ?? null;
     return {
-      snapshots: this.snapshots,
+      snapshots: this.count,
       peakViewers: this.peakViewers,
       peakAt: this.peakAt?.toISOString() ?? null,
       avgViewers: this.samples === 0 ? 0 : round4(this.weightedSum / this.samples),
-      minViewers: this.snapshots === 0 ? 0 : this.minViewers,
+      minViewers: this.count === 0 ? 0 : this.minViewers,
       durationMs: this.first === null || this.last === null ? 0 : this.last.getTime() + this.options.windowMs - this.first.getTime(),
       viewerMinutes: minutes,
       uniqueViewers,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { VisitorSketch } from '@viewer-analytics/shared';
-import { viewerSeries, type SeriesWindow } from '../../src/analytics/viewer-series.js';
+import { RangeSummary, viewerSeries, windowSketch, type SeriesWindow } from '../../src/analytics/viewer-series.js';
 
 const MINUTE = 60_000;
 
@@ -123,6 +123,36 @@ describe('the viewer series', () => {
     const merged = await series(windows, 2);
     expect(merged.points.map((point) => point.uniqueViewers)).toEqual([4, 2]);
     expect(merged.summary.uniqueViewers).toBe(5);
+  });
+
+  it('gives the same summary from the summaries of consecutive stretches as from their windows one by one', () => {
+    // Peaks repeat (the first window holding one keeps it), averages have four decimals, some windows lack sketches.
+    const windows = Array.from({ length: 180 }, (_, i) =>
+      window(i, {
+        avgViewers: ((i * 37) % 101) / 7,
+        peakViewers: 20 + ((i * 13) % 9),
+        minViewers: (i * 7) % 5,
+        sampleCount: 1 + (i % 12),
+        ...(i % 5 === 0 ? {} : { visitors: visitors(...Array.from({ length: 30 }, (_, v) => mix(i * 3 + v))) }),
+      }),
+    );
+    const options = { windowMs: MINUTE, sampleIntervalMs: 5_000 };
+    const whole = new RangeSummary(options);
+    for (const one of windows) whole.add(one, windowSketch(one));
+    for (const cuts of [[60, 120], [1, 179], [90]]) {
+      const combined = new RangeSummary(options);
+      combined.addLater(new RangeSummary(options)); // an empty stretch changes nothing
+      let from = 0;
+      for (const to of [...cuts, windows.length]) {
+        const stretch = new RangeSummary(options);
+        for (const one of windows.slice(from, to)) stretch.add(one, windowSketch(one));
+        combined.addLater(stretch);
+        from = to;
+      }
+      expect(combined.result()).toEqual(whole.result());
+      expect(combined.lastAt).toEqual(whole.lastAt);
+    }
+    expect(whole.result().peakAt).toBe(new Date(2 * MINUTE).toISOString()); // peaks of 28 at minutes 2, 11, 20, …
   });
 
   it('estimates uniques of large merged sets within the published error', async () => {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { MongoServerError, type Binary, type Collection, type ObjectId } from 'mongodb';
 import type { FastifyBaseLogger } from 'fastify';
 import fp from 'fastify-plugin';
-import type { SeriesWindow } from '../../analytics/viewer-series.js';
+import { RangeSummary, windowSketch, type SeriesWindow } from '../../analytics/viewer-series.js';
 import { windowMs as windowLength, type BackendConfig } from '../../config.js';
 import { DUPLICATE_KEY, onlyDuplicateKeys } from '../../database-errors.js';
 import type { DatabaseAvailability } from './database-availability.js';
@@ -14,8 +14,10 @@ import type { SnapshotDocument, ViewerAnalyticsRepository } from './viewer-analy
  *
  * - Marks: the ingest inserts a small document for an auction-hour the first time this process
  *   stores a window of it, and again whenever it stores a window of an hour already settled (a
- *   late snapshot, after an outage). Reads find an auction's hours among the marks: one document
- *   per auction-hour and process, about one per 60 snapshots.
+ *   late snapshot, after an outage): one document per auction-hour and process, about one per 60
+ *   snapshots. Each process keeps every mark in memory (its own as it inserts them, the others'
+ *   read again in the background at most every MARKS_FRESH_MS, only the newer ones), since
+ *   FerretDB reads the whole collection for any query of them.
  * - Hours: an auction-hour's windows copied into one document keyed `<auction hex>:<hour start>`,
  *   written by the first read that needs a settled hour, and used while no mark of the hour is
  *   newer than the copy. Hours not settled yet are read from the snapshots by key.
@@ -37,8 +39,14 @@ export const KEYED_COPY_WINDOWS = 3_000;
 const MAX_REMEMBERED_COPIES = 20_000;
 /** Late snapshots' hours are copied once none has come for this long. */
 export const COPY_AFTER_QUIET_MS = 3_000;
-/** Up to this many auctions, the marks are filtered by auction in the database; beyond, here (FerretDB compares each mark with each id of an $in). */
-const MARK_FILTER_AUCTIONS = 32;
+/** Marks read this recently serve as they are; older ones serve while newer are read in the background. */
+const MARKS_FRESH_MS = 5_000;
+/** Marks read longer ago than this are read again before a read answers (another process's new hours are seen within this time). */
+const MARKS_STALE_MS = 60_000;
+/** Every mark is read again this often, in case one was inserted long after its time (`at`): a write held up that long. */
+const MARKS_FULL_READ_MS = 10 * 60_000;
+/** A newer read asks for the marks from this long before the previous read began: inserts that returned after it began, with their clock's skew. */
+const MARKS_OVERLAP_MS = 60_000;
 
 export const MARKS_COLLECTION = 'viewerhourmarks';
 export const HOURS_COLLECTION = 'viewerhours';
@@ -84,6 +92,8 @@ export interface ViewerHours {
   noteStored(snapshots: readonly SnapshotDocument[], doneAt: number): Promise<void>;
   /** The windows of these auctions (every auction when null) that start within the range (bounds included), by auction hex id, oldest first. */
   windows(auctions: readonly ObjectId[] | null, range: HourRange): Promise<Map<string, SeriesWindow[]>>;
+  /** The figures of the same windows by auction hex id (auctions without any left out); whole settled hours count from their figures, kept once taken. */
+  summaries(auctions: readonly ObjectId[] | null, range: HourRange): Promise<Map<string, RangeSummary>>;
 }
 
 declare module 'fastify' {
@@ -131,6 +141,20 @@ async function collect(windows: AsyncIterable<SeriesWindow>): Promise<SeriesWind
 interface CachedHour {
   readonly copiedAt: number;
   readonly windows: SeriesWindow[];
+  /** The figures of all its windows, taken the first time an overview needs them whole. */
+  summary?: RangeSummary;
+}
+
+/** An auction-hour's windows within a read's range; `cached` when they come from a settled hour's copy. */
+interface HourPart {
+  readonly hour: number;
+  readonly windows: SeriesWindow[];
+  readonly cached?: CachedHour;
+}
+
+export interface SummaryOptions {
+  readonly windowMs: number;
+  readonly sampleIntervalMs: number;
 }
 
 interface WantedHour {
@@ -146,12 +170,19 @@ function viewerHours(
   hours: Collection<HourDocument>,
   snapshots: ViewerAnalyticsRepository,
   { guard }: DatabaseAvailability,
-  windowMs: number,
+  options: SummaryOptions,
   log: FastifyBaseLogger,
 ): ViewerHours {
+  const { windowMs } = options;
   const remembered = new Set<string>();
   /** Trusted copies read or made by this process, by key: checked against the marks like stored ones. */
   const memory = new Map<string, CachedHour>();
+  /** Every auction-hour marked, by key, with its newest mark's time. */
+  const marked = new Map<string, WantedHour>();
+  /** When the last read of the marks began (this clock), and when the last one of them all did. */
+  let marksReadAt = -Infinity;
+  let marksFullReadAt = -Infinity;
+  let marksReading: Promise<void> | undefined;
   /** The copying under way (one at a time). */
   let copying: Promise<unknown> = Promise.resolve();
   /** Hours late snapshots touched, to copy once they stop coming. */
@@ -169,8 +200,50 @@ function viewerHours(
     return starts;
   };
 
-  /** Copies these settled hours from the snapshots, stores the copies, and returns their windows by key. */
-  async function copyHours(wanted: readonly WantedHour[]): Promise<Map<string, SeriesWindow[]>> {
+  function addMark({ auction, hour, at }: Pick<MarkDocument, 'auction' | 'hour' | 'at'>): void {
+    const hex = auction.toHexString();
+    const key = keyOf(hex, hour.getTime());
+    const known = marked.get(key);
+    if (known === undefined) marked.set(key, { auction, hex, hour: hour.getTime(), lastMark: at.getTime() });
+    else known.lastMark = Math.max(known.lastMark, at.getTime());
+  }
+
+  /** Reads the marks inserted since the last read began (all of them at first, and every MARKS_FULL_READ_MS). */
+  function readMarks(): Promise<void> {
+    marksReading ??= (async () => {
+      const startedAt = Date.now();
+      const full = startedAt - marksFullReadAt >= MARKS_FULL_READ_MS;
+      const since = full ? new Date(0) : new Date(marksReadAt - MARKS_OVERLAP_MS);
+      const found = await guard(() => marks.find({ at: { $gte: since } }, { projection: { _id: 0, auction: 1, hour: 1, at: 1 } }).toArray());
+      for (const mark of found) addMark(mark);
+      marksReadAt = startedAt;
+      if (full) marksFullReadAt = startedAt;
+    })().finally(() => {
+      marksReading = undefined;
+    });
+    return marksReading;
+  }
+
+  /** The marks, read again first when they are older than MARKS_STALE_MS, in the background when older than MARKS_FRESH_MS. */
+  async function currentMarks(): Promise<Map<string, WantedHour>> {
+    const age = Date.now() - marksReadAt;
+    if (age > MARKS_STALE_MS) await readMarks();
+    else if (age > MARKS_FRESH_MS) {
+      readMarks().catch((error: unknown) => {
+        log.warn({ err: error }, 'reading the hour marks failed: the next read tries again');
+      });
+    }
+    return marked;
+  }
+
+  function remember(key: string, cached: CachedHour): CachedHour {
+    if (memory.size >= MAX_REMEMBERED_COPIES) memory.clear();
+    memory.set(key, cached);
+    return cached;
+  }
+
+  /** Copies these settled hours from the snapshots, stores the copies, and returns them by key. */
+  async function copyHours(wanted: readonly WantedHour[]): Promise<Map<string, CachedHour>> {
     if (wanted.length === 0) return new Map();
     const copiedAt = Date.now();
     const byKey = new Map<string, SeriesWindow[]>(wanted.map(({ hex, hour }) => [keyOf(hex, hour), []]));
@@ -205,7 +278,7 @@ function viewerHours(
       // Two reads copying the same hour at once: both upserted, one lost the insert; the other's copy is as good.
       if (!onlyDuplicateKeys(error)) throw error;
     }
-    return byKey;
+    return new Map([...byKey].map(([key, windows]) => [key, remember(key, { copiedAt, windows })]));
   }
 
   /** Whether a copy taken at `copiedAt` holds every window of the hour: taken after it settled and after its newest mark. */
@@ -218,44 +291,38 @@ function viewerHours(
     wanted.forEach((wantedHour, i) => {
       const copied = copies[i];
       if (copied === null || copied === undefined || !trusted(wantedHour, copied.copiedAt.getTime())) return;
-      const cached = { copiedAt: copied.copiedAt.getTime(), windows: copied.windows.map((window) => uncopy(window, wantedHour.hour)) };
-      found.set(copied._id, cached);
-      remember(copied._id, cached);
+      const windows = copied.windows.map((window) => uncopy(window, wantedHour.hour));
+      found.set(copied._id, remember(copied._id, { copiedAt: copied.copiedAt.getTime(), windows }));
     });
     return found;
   }
 
-  function remember(key: string, cached: CachedHour): void {
-    if (memory.size >= MAX_REMEMBERED_COPIES) memory.clear();
-    memory.set(key, cached);
-  }
-
   /**
-   * The windows of settled hours: from this process's memory, else from the stored copies, else
-   * copied now. One copying at a time: reads that need the same hours meanwhile find the copies
-   * the first one wrote instead of reading every snapshot again.
+   * Settled hours: from this process's memory, else from the stored copies, else copied now. One
+   * copying at a time: reads that need the same hours meanwhile find the copies the first one
+   * wrote instead of reading every snapshot again.
    */
-  async function settledWindows(closed: readonly WantedHour[]): Promise<Map<string, SeriesWindow[]>> {
-    const windowsByKey = new Map<string, SeriesWindow[]>();
+  async function settledHours(closed: readonly WantedHour[]): Promise<Map<string, CachedHour>> {
+    const byKey = new Map<string, CachedHour>();
     let rest: WantedHour[] = [];
     for (const wantedHour of closed) {
       const key = keyOf(wantedHour.hex, wantedHour.hour);
       const cached = memory.get(key);
-      if (cached !== undefined && trusted(wantedHour, cached.copiedAt)) windowsByKey.set(key, cached.windows);
+      if (cached !== undefined && trusted(wantedHour, cached.copiedAt)) byKey.set(key, cached);
       else rest.push(wantedHour);
     }
-    for (const [key, { windows }] of await storedCopies(rest)) windowsByKey.set(key, windows);
-    rest = rest.filter(({ hex, hour }) => !windowsByKey.has(keyOf(hex, hour)));
-    if (rest.length === 0) return windowsByKey;
+    for (const [key, cached] of await storedCopies(rest)) byKey.set(key, cached);
+    rest = rest.filter(({ hex, hour }) => !byKey.has(keyOf(hex, hour)));
+    if (rest.length === 0) return byKey;
 
     const run = copying.then(async () => {
       const meanwhile = await storedCopies(rest);
       const copied = await copyHours(rest.filter(({ hex, hour }) => !meanwhile.has(keyOf(hex, hour))));
-      return [...[...meanwhile].map(([key, { windows }]): [string, SeriesWindow[]] => [key, windows]), ...copied];
+      return [...meanwhile, ...copied];
     });
     copying = run.catch(() => undefined);
-    for (const [key, windows] of await run) windowsByKey.set(key, windows);
-    return windowsByKey;
+    for (const [key, cached] of await run) byKey.set(key, cached);
+    return byKey;
   }
 
   /** Copies the settled hours that late snapshots touched, a while after the last of them (a restore or an outage's backlog). */
@@ -272,7 +339,7 @@ function viewerHours(
     if (pending === undefined) return;
     const range = { since: new Date(pending.first), until: new Date(pending.last) };
     pending = undefined;
-    inFlight = hoursApi.windows(null, range).then(
+    inFlight = parts(null, range).then(
       () => undefined,
       (error: unknown) => {
         log.warn({ err: error }, 'copying the hours of late snapshots failed: the first read that needs them copies them');
@@ -280,12 +347,68 @@ function viewerHours(
     );
   }
 
+  /** The hours of these auctions (every auction when null) that the range touches, each with its windows within the range, by auction hex id, oldest first. */
+  async function parts(auctions: readonly ObjectId[] | null, range: HourRange): Promise<Map<string, HourPart[]>> {
+    const now = Date.now();
+    const since = range.since.getTime();
+    const until = range.until.getTime();
+    const first = hourOf(since);
+    const last = hourOf(until);
+    const only = auctions === null ? undefined : new Set(auctions.map((id) => id.toHexString()));
+    const wanted: WantedHour[] = [];
+    for (const mark of (await currentMarks()).values()) {
+      if (mark.hour >= first && mark.hour <= last && (only === undefined || only.has(mark.hex))) wanted.push(mark);
+    }
+
+    const settledByKey = await settledHours(wanted.filter(({ hour }) => settled(hour, now)));
+    const openByKey = new Map<string, SeriesWindow[]>();
+    await Promise.all(
+      wanted
+        .filter(({ hour }) => !settled(hour, now))
+        .map(async ({ auction, hex, hour }) => {
+          const starts = startsIn(hour).filter((start) => start >= since && start <= until);
+          openByKey.set(keyOf(hex, hour), await collect(snapshots.windowsAt(auction, starts)));
+        }),
+    );
+
+    const inRange = (window: SeriesWindow): boolean => {
+      const start = window.timestamp.getTime();
+      return start >= since && start <= until;
+    };
+    const byAuction = new Map<string, HourPart[]>();
+    for (const { hex, hour } of wanted) {
+      const key = keyOf(hex, hour);
+      const cached = settledByKey.get(key);
+      const part: HourPart = cached === undefined ? { hour, windows: openByKey.get(key) ?? [] } : { hour, windows: cached.windows.filter(inRange), cached };
+      let list = byAuction.get(hex);
+      if (list === undefined) byAuction.set(hex, (list = []));
+      list.push(part);
+    }
+    for (const list of byAuction.values()) list.sort((a, b) => a.hour - b.hour);
+    return byAuction;
+  }
+
+  /** The figures of a settled hour's windows, taken once. */
+  function hourSummary(cached: CachedHour): RangeSummary {
+    if (cached.summary === undefined) {
+      const summary = new RangeSummary(options);
+      for (const window of cached.windows) summary.add(window, windowSketch(window));
+      cached.summary = summary;
+    }
+    return cached.summary;
+  }
+
+  // Read at start, so that the first read of the overview does not wait for them.
+  readMarks().catch((error: unknown) => {
+    log.warn({ err: error }, 'reading the hour marks at start failed: the first read tries again');
+  });
+
   const hoursApi: ViewerHours = {
     async close() {
       // What is due but not started is left to the first read that needs it.
       clearTimeout(timer);
       pending = undefined;
-      await inFlight;
+      await Promise.all([inFlight, marksReading?.catch(() => undefined)]);
     },
 
     async noteStored(stored, doneAt) {
@@ -305,6 +428,8 @@ function viewerHours(
       }
       if (keys.size === 0) return;
       await guard(() => marks.insertMany([...keys.values()], { ordered: false }));
+      // This process's reads see its own marks at once; other processes' within MARKS_STALE_MS.
+      for (const mark of keys.values()) addMark(mark);
       if (remembered.size + fresh.length > MAX_REMEMBERED) remembered.clear();
       for (const key of fresh) remembered.add(key);
       const lateHours = [...keys.keys()].filter((key) => !fresh.includes(key)).map((key) => Number(key.split(':')[1]));
@@ -312,55 +437,23 @@ function viewerHours(
     },
 
     async windows(auctions, range) {
-      const now = Date.now();
-      const since = range.since.getTime();
-      const until = range.until.getTime();
-      const filterHere = auctions !== null && auctions.length > MARK_FILTER_AUCTIONS ? new Set(auctions.map((id) => id.toHexString())) : undefined;
-      const hourFilter = { hour: { $gte: new Date(hourOf(since)), $lte: new Date(hourOf(until)) } };
-      const found = await guard(() =>
-        marks
-          .find(auctions === null || filterHere !== undefined ? hourFilter : { ...hourFilter, auction: { $in: [...auctions] } }, {
-            projection: { _id: 0, auction: 1, hour: 1, at: 1 },
-          })
-          .toArray(),
-      );
+      const byAuction = await parts(auctions, range);
+      return new Map([...byAuction].map(([hex, list]) => [hex, list.flatMap(({ windows }) => windows)]));
+    },
 
-      const wanted = new Map<string, WantedHour>();
-      for (const mark of found) {
-        const hex = mark.auction.toHexString();
-        if (filterHere !== undefined && !filterHere.has(hex)) continue;
-        const hour = mark.hour.getTime();
-        const key = keyOf(hex, hour);
-        const known = wanted.get(key);
-        if (known === undefined) wanted.set(key, { auction: mark.auction, hex, hour, lastMark: mark.at.getTime() });
-        else known.lastMark = Math.max(known.lastMark, mark.at.getTime());
+    async summaries(auctions, range) {
+      const byAuction = await parts(auctions, range);
+      const summaries = new Map<string, RangeSummary>();
+      for (const [hex, list] of byAuction) {
+        const summary = new RangeSummary(options);
+        for (const { windows, cached } of list) {
+          // A settled hour wholly within the range counts from its figures; a cut one window by window.
+          if (cached !== undefined && windows.length === cached.windows.length) summary.addLater(hourSummary(cached));
+          else for (const window of windows) summary.add(window, windowSketch(window));
+        }
+        if (summary.snapshots > 0) summaries.set(hex, summary);
       }
-
-      const open = [...wanted.values()].filter(({ hour }) => !settled(hour, now));
-      const windowsByKey = await settledWindows([...wanted.values()].filter(({ hour }) => settled(hour, now)));
-      await Promise.all(
-        open.map(async ({ auction, hex, hour }) => {
-          const starts = startsIn(hour).filter((start) => start >= since && start <= until);
-          windowsByKey.set(keyOf(hex, hour), await collect(snapshots.windowsAt(auction, starts)));
-        }),
-      );
-
-      const byAuction = new Map<string, { hour: number; windows: SeriesWindow[] }[]>();
-      for (const { hex, hour } of wanted.values()) {
-        const windows = (windowsByKey.get(keyOf(hex, hour)) ?? []).filter((window) => {
-          const start = window.timestamp.getTime();
-          return start >= since && start <= until;
-        });
-        let parts = byAuction.get(hex);
-        if (parts === undefined) byAuction.set(hex, (parts = []));
-        parts.push({ hour, windows });
-      }
-      return new Map(
-        [...byAuction].map(([hex, parts]) => [
-          hex,
-          parts.sort((a, b) => a.hour - b.hour).flatMap(({ windows }) => windows),
-        ]),
-      );
+      return summaries;
     },
   };
   return hoursApi;
@@ -407,13 +500,20 @@ export default fp<{ config: BackendConfig }>(
     const db = fastify.mongo.db;
     if (db === undefined) throw new Error('the mongodb plugin was registered without a database name');
     const marks = db.collection<MarkDocument>(MARKS_COLLECTION);
-    // Where the server can use it (MongoDB); FerretDB 1.x scans the marks, about one per 60 snapshots.
-    await marks.createIndex({ auction: 1, hour: 1 }, undefined, undefined);
+    // For the reads of the marks inserted since the last, where the server can use it (MongoDB); FerretDB 1.x reads them all.
+    await marks.createIndex({ at: 1 }, undefined, undefined);
     const marked = await backfillMarks(marks, fastify.viewerAnalytics);
     if (marked !== undefined) fastify.log.info({ marks: marked }, 'marked the auction-hours of snapshots stored before marks existed');
     fastify.decorate(
       'viewerHours',
-      viewerHours(marks, db.collection<HourDocument>(HOURS_COLLECTION), fastify.viewerAnalytics, fastify.databaseAvailability, windowLength(config), fastify.log),
+      viewerHours(
+        marks,
+        db.collection<HourDocument>(HOURS_COLLECTION),
+        fastify.viewerAnalytics,
+        fastify.databaseAvailability,
+        { windowMs: windowLength(config), sampleIntervalMs: config.SAMPLE_INTERVAL_MS },
+        fastify.log,
+      ),
     );
     fastify.addHook('onClose', () => fastify.viewerHours.close());
   },

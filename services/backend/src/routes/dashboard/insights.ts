@@ -8,28 +8,22 @@ import {
   type TokenClaims,
 } from '@viewer-analytics/shared';
 import { HeatmapGrid, isTimeZone, overviewRow } from '../../analytics/insights.js';
-import type { SeriesOptions, SeriesWindow } from '../../analytics/viewer-series.js';
+import { RangeSummary, type SeriesOptions, type SeriesWindow } from '../../analytics/viewer-series.js';
 import { ValidationError } from '../../http-error.js';
-import type { AuctionDocument } from '../../plugins/app/auctions-repository.js';
 import { errorResponses } from '../../schemas/error-responses.js';
 
 type InsightRange = keyof typeof TIME_RANGE_MS;
 
 /** An owner's view over many auctions: one row per auction, and when people watch them. */
 const insights: FastifyPluginAsyncTypebox<Pick<SeriesOptions, 'windowMs' | 'sampleIntervalMs'>> = async (fastify, options) => {
-  /** The auctions the user may see (of `ownerId` if named) and their windows within the range back from now. */
-  async function auctionWindows(
-    user: TokenClaims,
-    ownerId: string | undefined,
-    range: InsightRange,
-  ): Promise<{ auctions: AuctionDocument[]; windows: Map<string, SeriesWindow[]> }> {
+  /** The auctions the user may see (of `ownerId` if named), the range back from now, and the auctions to read (null: all). */
+  async function scope(user: TokenClaims, ownerId: string | undefined, range: InsightRange) {
     const owner = fastify.authorization.ownerScope(user, ownerId);
     const auctions = await fastify.auctions.list(owner);
     const now = Date.now();
     const within = { since: new Date(now - TIME_RANGE_MS[range]), until: new Date(now) };
-    // An admin's unfiltered view reads every auction's marks; anyone else's only those of its auctions.
-    const windows = auctions.length === 0 ? new Map<string, SeriesWindow[]>() : await fastify.viewerHours.windows(owner === undefined ? null : auctions.map(({ _id }) => _id), within);
-    return { auctions, windows };
+    // An admin's unfiltered view reads every auction's hours; anyone else's only those of its auctions.
+    return { auctions, within, read: owner === undefined ? null : auctions.map(({ _id }) => _id) };
   }
 
   fastify.get(
@@ -44,13 +38,14 @@ const insights: FastifyPluginAsyncTypebox<Pick<SeriesOptions, 'windowMs' | 'samp
       },
     },
     async (request) => {
-      const { auctions, windows } = await auctionWindows(request.user, request.query.ownerId, request.query.timeRange ?? '30d');
+      const { auctions, within, read } = await scope(request.user, request.query.ownerId, request.query.timeRange ?? '30d');
+      const summaries = auctions.length === 0 ? new Map<string, RangeSummary>() : await fastify.viewerHours.summaries(read, within);
       return {
         success: true as const,
         data: {
           auctions: auctions.map((auction) => {
             const id = auction._id.toHexString();
-            return overviewRow({ ...auction, id }, windows.get(id) ?? [], options);
+            return overviewRow({ ...auction, id }, summaries.get(id) ?? new RangeSummary(options));
           }),
         },
       };
@@ -71,7 +66,8 @@ const insights: FastifyPluginAsyncTypebox<Pick<SeriesOptions, 'windowMs' | 'samp
     async (request) => {
       const { timeZone, ownerId, timeRange } = request.query;
       if (!isTimeZone(timeZone)) throw new ValidationError('querystring/timeZone', `${JSON.stringify(timeZone)} is not a known IANA time zone`);
-      const { windows } = await auctionWindows(request.user, ownerId, timeRange ?? '30d');
+      const { auctions, within, read } = await scope(request.user, ownerId, timeRange ?? '30d');
+      const windows = auctions.length === 0 ? new Map<string, SeriesWindow[]>() : await fastify.viewerHours.windows(read, within);
       const grid = new HeatmapGrid(timeZone);
       for (const auctionWindows of windows.values()) for (const window of auctionWindows) grid.add(window);
       return { success: true as const, data: { timeZone, cells: grid.cells() } };

@@ -12,6 +12,7 @@ import {
   type ViewerAnalytics,
 } from '@viewer-analytics/shared';
 import { ObjectId } from 'mongodb';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { COPY_AFTER_QUIET_MS, HOURS_COLLECTION, MARKS_COLLECTION } from '../../../src/plugins/app/viewer-hours.js';
 import { ADMIN, bearer, buildApp, createAuction, database, dropAndClose, internalKey, OWNER, STRANGER, testConfig, windowStart } from '../../helper.js';
 
@@ -76,8 +77,10 @@ describe('GET /api/v1/analytics/overview and /api/v1/analytics/heatmap', () => {
     }
   }
 
+  const config = testConfig(import.meta.filename);
+
   beforeAll(async () => {
-    app = await buildApp(testConfig(import.meta.filename));
+    app = await buildApp(config);
     first = await createAuction(app);
     second = await createAuction(app);
     quiet = await createAuction(app, { enableViewerAnalytics: false });
@@ -170,6 +173,32 @@ describe('GET /api/v1/analytics/overview and /api/v1/analytics/heatmap', () => {
       copy = await copies.findOne({ _id: `${restored}:${String(hour)}` });
     }
     expect(copy?.windows).toHaveLength(2);
+  });
+
+  it('shows hours another backend process marked within seconds, and never waits for them', async () => {
+    const other = await buildApp(config); // the same database, its own marks
+    try {
+      const elsewhere = await createAuction(app, { ownerId: 'elsewhere-owner' });
+      const path = '/api/v1/analytics/overview?ownerId=elsewhere-owner';
+      expect((await get<Overview>(path, ADMIN)).auctions).toMatchObject([{ id: elsewhere, snapshots: 0 }]);
+      const reply = await other.inject({ method: 'POST', url: '/api/v1/analytics/snapshots', headers: internalKey, payload: { snapshots: [item(elsewhere, 3 * 60, 7)] } });
+      expect(reply.json(), reply.body).toMatchObject({ data: { stored: 1 } });
+      const storedAt = Date.now();
+      let slowest = 0;
+      let seen = false;
+      // Twice a second, within the rate limit.
+      while (!seen && Date.now() - storedAt < 15_000) {
+        await sleep(500);
+        const startedAt = Date.now();
+        seen = (await get<Overview>(path, ADMIN)).auctions[0]?.snapshots === 1;
+        slowest = Math.max(slowest, Date.now() - startedAt);
+      }
+      expect(seen).toBe(true);
+      expect(Date.now() - storedAt).toBeLessThan(10_000);
+      expect(slowest).toBeLessThan(1_000); // the marks are read again in the background
+    } finally {
+      await other.close();
+    }
   });
 
   it("lets an admin see every owner's auctions or one owner's, and nobody else another owner's", async () => {
