@@ -163,8 +163,10 @@ describe('GET /api/v1/analytics/overview and /api/v1/analytics/heatmap', () => {
 
   it('copies the hours of late snapshots once they stop coming, before any read asks', async () => {
     const restored = await createAuction(app, { ownerId: 'restored-owner' });
-    await ingest([item(restored, 6 * 24 * 60, 5), item(restored, 6 * 24 * 60 - 1, 6)]);
-    const hour = Math.floor(Date.parse(windowStart(6 * 24 * 60)) / HOUR) * HOUR;
+    // Two windows of one hour six days back (the later one would start the next hour at minute 59).
+    const older = 6 * 24 * 60 + (new Date(windowStart(6 * 24 * 60)).getUTCMinutes() === 59 ? 1 : 0);
+    await ingest([item(restored, older, 5), item(restored, older - 1, 6)]);
+    const hour = Math.floor(Date.parse(windowStart(older)) / HOUR) * HOUR;
     const copies = database(app).collection<{ _id: string; windows: unknown[] }>(HOURS_COLLECTION);
     const deadline = Date.now() + COPY_AFTER_QUIET_MS + 10_000;
     let copy = await copies.findOne({ _id: `${restored}:${String(hour)}` });
