@@ -4,14 +4,17 @@ import type { BackendConfig } from '../../config.js';
 const DAY_SECONDS = 86_400;
 
 /**
- * Keeps snapshots RETENTION_DAYS: a TTL index where the server has them; elsewhere (FerretDB 1.x)
- * a purge when the app is ready and every RETENTION_PURGE_INTERVAL_MS until it closes.
+ * Keeps snapshots RETENTION_DAYS, and the hour marks and copies made of them as long as they: TTL
+ * indexes where the server has them; elsewhere (FerretDB 1.x) a purge when the app is ready and
+ * every RETENTION_PURGE_INTERVAL_MS until it closes.
  */
 export default fp<{ config: BackendConfig }>(
   async (fastify, { config }) => {
     const retentionMs = config.RETENTION_DAYS * DAY_SECONDS * 1000;
     const index = await fastify.viewerAnalytics.ensureRetentionIndex(retentionMs / 1000);
-    if (index === 'ttl') return;
+    // The marks' index on `at` also serves their reads since the last one; the same server, so the same kind.
+    const hoursIndex = await fastify.viewerHours.ensureRetention();
+    if (index === 'ttl' && hoursIndex === 'ttl') return;
 
     fastify.log.info(
       { retentionDays: config.RETENTION_DAYS, intervalMs: config.RETENTION_PURGE_INTERVAL_MS },
@@ -20,8 +23,9 @@ export default fp<{ config: BackendConfig }>(
 
     async function purgeOnce(): Promise<void> {
       try {
-        const deleted = await fastify.viewerAnalytics.purgeCreatedBefore(new Date(Date.now() - retentionMs));
-        if (deleted > 0) fastify.log.info({ deleted }, 'purged snapshots past retention');
+        const deleted = index === 'ttl' ? 0 : await fastify.viewerAnalytics.purgeCreatedBefore(new Date(Date.now() - retentionMs));
+        const hoursDeleted = hoursIndex === 'ttl' ? 0 : await fastify.viewerHours.purgeExpired();
+        if (deleted > 0 || hoursDeleted > 0) fastify.log.info({ deleted, hoursDeleted }, 'purged snapshots past retention');
       } catch (err) {
         fastify.log.warn({ err }, 'purging snapshots past retention failed; retrying at the next interval');
       }
@@ -44,5 +48,5 @@ export default fp<{ config: BackendConfig }>(
       await inFlight;
     });
   },
-  { name: 'retention', dependencies: ['viewer-analytics-repository'] },
+  { name: 'retention', dependencies: ['viewer-analytics-repository', 'viewer-hours'] },
 );

@@ -1,6 +1,7 @@
-import { MongoServerError, type Collection, type CreateIndexOptions, type IndexOptions, type IndexSpecification, type ObjectId } from 'mongodb';
+import type { Collection, ObjectId } from 'mongodb';
 import fp from 'fastify-plugin';
 import { onlyDuplicateKeys } from '../../database-errors.js';
+import { createRetentionIndex, purgeInChunks, type RetentionIndex } from '../../database-retention.js';
 import type { DatabaseAvailability } from './database-availability.js';
 import type { SeriesWindow } from '../../analytics/viewer-series.js';
 import { snapshotKey, VIEWER_ANALYTICS_COLLECTION, type SnapshotDocument } from '@viewer-analytics/shared';
@@ -18,8 +19,6 @@ export interface InsertOutcome {
   readonly duplicates: readonly number[];
 }
 
-/** How snapshots expire: by the server's TTL monitor, or by our own periodic purge. */
-export type RetentionIndex = 'ttl' | 'plain';
 
 export interface ViewerAnalyticsRepository {
   insertMany(snapshots: readonly SnapshotDocument[]): Promise<InsertOutcome>;
@@ -42,16 +41,6 @@ declare module 'fastify' {
   }
 }
 
-const INDEX_OPTIONS_CONFLICT = 85;
-/** What a MongoDB-compatible server answers for an index option it lacks (FerretDB 1.x: 238). */
-const NOT_SUPPORTED = new Set([115 /* CommandNotSupported */, 238 /* NotImplemented */]);
-const CREATED_AT = { createdAt: 1 } as const;
-const CREATED_AT_INDEX = 'createdAt_1';
-/**
- * Snapshots the purge deletes per statement: well below SQLite's 32,766 variables, yet few
- * passes, since each pass costs FerretDB a scan of the collection.
- */
-export const PURGE_CHUNK = 20_000;
 /**
  * Ranges up to this many windows (6 hours of minutes) are read as one lookup by key per window:
  * on FerretDB 1.x a range query scans every snapshot stored (1 s at 10,000), while a lookup by
@@ -77,37 +66,6 @@ const SERIES_PROJECTION = {
   uniqueViewers: 1,
   visitors: 1,
 } as const;
-
-/** What managing the retention index needs of a collection. */
-export interface IndexedCollection {
-  createIndex(keys: IndexSpecification, indexOptions: IndexOptions | undefined, commandOptions: CreateIndexOptions | undefined): Promise<string>;
-  dropIndex(name: string): Promise<unknown>;
-}
-
-/**
- * A TTL index on `createdAt`, or a plain one where the server rejects TTL indexes. A TTL index
- * left by another retention setting is replaced, so RETENTION_DAYS can change between runs.
- */
-export async function createRetentionIndex(
-  collection: IndexedCollection,
-  expireAfterSeconds: number,
-): Promise<RetentionIndex> {
-  const ttl = { name: CREATED_AT_INDEX, expireAfterSeconds };
-  try {
-    await collection.createIndex(CREATED_AT, ttl, undefined);
-    return 'ttl';
-  } catch (error) {
-    if (!(error instanceof MongoServerError)) throw error;
-    if (error.code === INDEX_OPTIONS_CONFLICT) {
-      await collection.dropIndex(CREATED_AT_INDEX);
-      await collection.createIndex(CREATED_AT, ttl, undefined);
-      return 'ttl';
-    }
-    if (typeof error.code !== 'number' || !NOT_SUPPORTED.has(error.code)) throw error;
-  }
-  await collection.createIndex(CREATED_AT, { name: CREATED_AT_INDEX }, undefined);
-  return 'plain';
-}
 
 /** The auction's windows that start at `starts` (oldest first), found by key; those never stored are left out. */
 async function* windowsByKey(
@@ -152,23 +110,11 @@ function viewerAnalyticsRepository(
     },
 
     ensureRetentionIndex(expireAfterSeconds) {
-      return createRetentionIndex(collection, expireAfterSeconds);
+      return createRetentionIndex(collection, 'createdAt', expireAfterSeconds);
     },
 
-    async purgeCreatedBefore(cutoff) {
-      // FerretDB on SQLite turns one deleteMany into one statement with a variable per document,
-      // and fails beyond SQLite's 32,766. Each pass deletes the next PURGE_CHUNK expired snapshots
-      // in _id order, as a range (a long $in list costs FerretDB a comparison per id and document).
-      const expired = { createdAt: { $lt: cutoff } };
-      let deleted = 0;
-      for (;;) {
-        const [last] = await collection
-          .find(expired, { projection: { _id: 1 }, sort: { _id: 1 }, skip: PURGE_CHUNK - 1, limit: 1 })
-          .toArray();
-        const { deletedCount } = await collection.deleteMany(last === undefined ? expired : { ...expired, _id: { $lte: last._id } });
-        deleted += deletedCount;
-        if (last === undefined) return deleted;
-      }
+    purgeCreatedBefore(cutoff) {
+      return purgeInChunks(collection, { createdAt: { $lt: cutoff } });
     },
   };
 }

@@ -5,6 +5,7 @@ import fp from 'fastify-plugin';
 import { RangeSummary, windowSketch, type SeriesWindow } from '../../analytics/viewer-series.js';
 import { windowMs as windowLength, type BackendConfig } from '../../config.js';
 import { DUPLICATE_KEY, onlyDuplicateKeys } from '../../database-errors.js';
+import { createRetentionIndex, purgeInChunks, type RetentionIndex } from '../../database-retention.js';
 import type { DatabaseAvailability } from './database-availability.js';
 import type { SnapshotDocument, ViewerAnalyticsRepository } from './viewer-analytics-repository.js';
 
@@ -47,6 +48,11 @@ const MARKS_STALE_MS = 60_000;
 const MARKS_FULL_READ_MS = 10 * 60_000;
 /** A newer read asks for the marks from this long before the previous read began: inserts that returned after it began, with their clock's skew. */
 const MARKS_OVERLAP_MS = 60_000;
+/**
+ * A mark outlives the snapshots' retention by this much: the windows it stands for were stored
+ * from its `at` until the hour settled (another mark comes for any later one).
+ */
+const MARK_RETENTION_EXTRA_MS = 2 * HOUR_MS;
 
 export const MARKS_COLLECTION = 'viewerhourmarks';
 export const HOURS_COLLECTION = 'viewerhours';
@@ -94,6 +100,10 @@ export interface ViewerHours {
   windows(auctions: readonly ObjectId[] | null, range: HourRange): Promise<Map<string, SeriesWindow[]>>;
   /** The figures of the same windows by auction hex id (auctions without any left out); whole settled hours count from their figures, kept once taken. */
   summaries(auctions: readonly ObjectId[] | null, range: HourRange): Promise<Map<string, RangeSummary>>;
+  /** TTL indexes that expire the marks and copies with the snapshots where the server has them; 'plain' where not (then purgeExpired does it). */
+  ensureRetention(): Promise<RetentionIndex>;
+  /** Deletes the marks whose snapshots have all expired and the copies of hours past retention; returns how many. */
+  purgeExpired(): Promise<number>;
 }
 
 declare module 'fastify' {
@@ -139,6 +149,7 @@ async function collect(windows: AsyncIterable<SeriesWindow>): Promise<SeriesWind
 }
 
 interface CachedHour {
+  readonly hour: number;
   readonly copiedAt: number;
   readonly windows: SeriesWindow[];
   /** The figures of all its windows, taken the first time an overview needs them whole. */
@@ -152,9 +163,11 @@ interface HourPart {
   readonly cached?: CachedHour;
 }
 
-export interface SummaryOptions {
+export interface ViewerHoursOptions {
   readonly windowMs: number;
   readonly sampleIntervalMs: number;
+  /** RETENTION_DAYS in ms: marks and copies go with the snapshots they stand for. */
+  readonly retentionMs: number;
 }
 
 interface WantedHour {
@@ -170,10 +183,10 @@ function viewerHours(
   hours: Collection<HourDocument>,
   snapshots: ViewerAnalyticsRepository,
   { guard }: DatabaseAvailability,
-  options: SummaryOptions,
+  options: ViewerHoursOptions,
   log: FastifyBaseLogger,
 ): ViewerHours {
-  const { windowMs } = options;
+  const { windowMs, retentionMs } = options;
   const remembered = new Set<string>();
   /** Trusted copies read or made by this process, by key: checked against the marks like stored ones. */
   const memory = new Map<string, CachedHour>();
@@ -217,7 +230,10 @@ function viewerHours(
       const found = await guard(() => marks.find({ at: { $gte: since } }, { projection: { _id: 0, auction: 1, hour: 1, at: 1 } }).toArray());
       for (const mark of found) addMark(mark);
       marksReadAt = startedAt;
-      if (full) marksFullReadAt = startedAt;
+      if (full) {
+        marksFullReadAt = startedAt;
+        forgetExpired(startedAt);
+      }
     })().finally(() => {
       marksReading = undefined;
     });
@@ -234,6 +250,12 @@ function viewerHours(
       });
     }
     return marked;
+  }
+
+  /** Drops from memory what the purge or the TTL monitor deletes from the database. */
+  function forgetExpired(now: number): void {
+    for (const [key, { lastMark }] of marked) if (lastMark < now - retentionMs - MARK_RETENTION_EXTRA_MS) marked.delete(key);
+    for (const [key, { hour }] of memory) if (hour < now - retentionMs) memory.delete(key);
   }
 
   function remember(key: string, cached: CachedHour): CachedHour {
@@ -278,7 +300,7 @@ function viewerHours(
       // Two reads copying the same hour at once: both upserted, one lost the insert; the other's copy is as good.
       if (!onlyDuplicateKeys(error)) throw error;
     }
-    return new Map([...byKey].map(([key, windows]) => [key, remember(key, { copiedAt, windows })]));
+    return new Map(wanted.map(({ hex, hour }) => [keyOf(hex, hour), remember(keyOf(hex, hour), { hour, copiedAt, windows: byKey.get(keyOf(hex, hour)) ?? [] })]));
   }
 
   /** Whether a copy taken at `copiedAt` holds every window of the hour: taken after it settled and after its newest mark. */
@@ -292,7 +314,7 @@ function viewerHours(
       const copied = copies[i];
       if (copied === null || copied === undefined || !trusted(wantedHour, copied.copiedAt.getTime())) return;
       const windows = copied.windows.map((window) => uncopy(window, wantedHour.hour));
-      found.set(copied._id, remember(copied._id, { copiedAt: copied.copiedAt.getTime(), windows }));
+      found.set(copied._id, remember(copied._id, { hour: wantedHour.hour, copiedAt: copied.copiedAt.getTime(), windows }));
     });
     return found;
   }
@@ -455,6 +477,20 @@ function viewerHours(
       }
       return summaries;
     },
+
+    async ensureRetention() {
+      const marksIndex = await createRetentionIndex(marks, 'at', (retentionMs + MARK_RETENTION_EXTRA_MS) / 1000);
+      const hoursIndex = await createRetentionIndex(hours, 'hour', retentionMs / 1000);
+      return marksIndex === 'ttl' && hoursIndex === 'ttl' ? 'ttl' : 'plain';
+    },
+
+    async purgeExpired() {
+      const now = Date.now();
+      const marksPurged = await purgeInChunks(marks, { at: { $lt: new Date(now - retentionMs - MARK_RETENTION_EXTRA_MS) } });
+      const hoursPurged = await purgeInChunks(hours, { hour: { $lt: new Date(now - retentionMs) } });
+      forgetExpired(now);
+      return marksPurged + hoursPurged;
+    },
   };
   return hoursApi;
 }
@@ -500,8 +536,6 @@ export default fp<{ config: BackendConfig }>(
     const db = fastify.mongo.db;
     if (db === undefined) throw new Error('the mongodb plugin was registered without a database name');
     const marks = db.collection<MarkDocument>(MARKS_COLLECTION);
-    // For the reads of the marks inserted since the last, where the server can use it (MongoDB); FerretDB 1.x reads them all.
-    await marks.createIndex({ at: 1 }, undefined, undefined);
     const marked = await backfillMarks(marks, fastify.viewerAnalytics);
     if (marked !== undefined) fastify.log.info({ marks: marked }, 'marked the auction-hours of snapshots stored before marks existed');
     fastify.decorate(
@@ -511,7 +545,7 @@ export default fp<{ config: BackendConfig }>(
         db.collection<HourDocument>(HOURS_COLLECTION),
         fastify.viewerAnalytics,
         fastify.databaseAvailability,
-        { windowMs: windowLength(config), sampleIntervalMs: config.SAMPLE_INTERVAL_MS },
+        { windowMs: windowLength(config), sampleIntervalMs: config.SAMPLE_INTERVAL_MS, retentionMs: config.RETENTION_DAYS * 86_400_000 },
         fastify.log,
       ),
     );

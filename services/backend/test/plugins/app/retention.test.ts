@@ -1,10 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { MongoClient, MongoServerError, ObjectId } from 'mongodb';
 import { afterAll, describe, expect, inject, it, onTestFinished, vi } from 'vitest';
-import { createRetentionIndex, PURGE_CHUNK, type IndexedCollection } from '../../../src/plugins/app/viewer-analytics-repository.js';
+import { createRetentionIndex, PURGE_CHUNK, type IndexedCollection } from '../../../src/database-retention.js';
+import { HOURS_COLLECTION, MARKS_COLLECTION } from '../../../src/plugins/app/viewer-hours.js';
 import { buildApp, database, dropAndClose, logCollector, testConfig } from '../../helper.js';
 
-const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
 const NINETY_DAYS_S = 90 * 86_400;
 const PURGE_INTERVAL_MS = 1_000;
 
@@ -26,13 +28,13 @@ function fakeCollection(...answers: (MongoServerError | undefined)[]) {
 describe('the retention index', () => {
   it('is a TTL index on createdAt of RETENTION_DAYS where the server accepts TTL indexes', async () => {
     const collection = fakeCollection();
-    expect(await createRetentionIndex(collection, NINETY_DAYS_S)).toBe('ttl');
+    expect(await createRetentionIndex(collection, 'createdAt', NINETY_DAYS_S)).toBe('ttl');
     expect(collection.createIndex.mock.calls).toEqual([[{ createdAt: 1 }, { name: 'createdAt_1', expireAfterSeconds: NINETY_DAYS_S }, undefined]]);
   });
 
   it('replaces a TTL index of another retention (IndexOptionsConflict) so RETENTION_DAYS can change', async () => {
     const collection = fakeCollection(serverError(85));
-    expect(await createRetentionIndex(collection, NINETY_DAYS_S)).toBe('ttl');
+    expect(await createRetentionIndex(collection, 'createdAt', NINETY_DAYS_S)).toBe('ttl');
     expect(collection.dropIndex.mock.calls).toEqual([['createdAt_1']]);
     expect(collection.createIndex).toHaveBeenCalledTimes(2);
     expect(collection.createIndex.mock.calls[1]).toEqual([{ createdAt: 1 }, { name: 'createdAt_1', expireAfterSeconds: NINETY_DAYS_S }, undefined]);
@@ -40,12 +42,12 @@ describe('the retention index', () => {
 
   it.each([115, 238])('is a plain index where the server rejects TTL indexes (code %i)', async (code) => {
     const collection = fakeCollection(serverError(code));
-    expect(await createRetentionIndex(collection, NINETY_DAYS_S)).toBe('plain');
+    expect(await createRetentionIndex(collection, 'createdAt', NINETY_DAYS_S)).toBe('plain');
     expect(collection.createIndex.mock.calls[1]).toEqual([{ createdAt: 1 }, { name: 'createdAt_1' }, undefined]);
   });
 
   it('lets any other database error stop the start-up', async () => {
-    await expect(createRetentionIndex(fakeCollection(serverError(13)), NINETY_DAYS_S)).rejects.toThrow('error 13');
+    await expect(createRetentionIndex(fakeCollection(serverError(13)), 'createdAt', NINETY_DAYS_S)).rejects.toThrow('error 13');
   });
 });
 
@@ -85,6 +87,28 @@ describe('retention on the run’s database', () => {
     if (usesFerretDb) expect(createdAt?.expireAfterSeconds).toBeUndefined();
     else expect(createdAt?.expireAfterSeconds).toBe(86_400);
     expect(indexes.find((index) => index.name === 'auction_1_timestamp_1')).toMatchObject({ key: { auction: 1, timestamp: 1 }, unique: true });
+    // The hour marks live two hours longer than the windows they stand for; the copies as long as their hour.
+    const markIndex = (await database(app).collection(MARKS_COLLECTION).indexes()).find((one) => one.name === 'at_1');
+    const hourIndex = (await database(app).collection(HOURS_COLLECTION).indexes()).find((one) => one.name === 'hour_1');
+    expect([markIndex?.key, hourIndex?.key]).toEqual([{ at: 1 }, { hour: 1 }]);
+    expect([markIndex?.expireAfterSeconds, hourIndex?.expireAfterSeconds]).toEqual(usesFerretDb ? [undefined, undefined] : [86_400 + 7_200, 86_400]);
+  });
+
+  it('purges the hour marks and copies whose snapshots have all expired, and keeps the rest', async () => {
+    const now = Date.now();
+    const auction = new ObjectId();
+    const mark = (id: string, atAgoMs: number) => ({ _id: id, auction, hour: new Date(now - atAgoMs - HOUR_MS), at: new Date(now - atAgoMs) });
+    const copy = (id: string, hourAgoMs: number) => ({ _id: id, auction, hour: new Date(now - hourAgoMs), copiedAt: new Date(now), windows: [] });
+    const marks = database(app).collection<ReturnType<typeof mark>>(MARKS_COLLECTION);
+    const copies = database(app).collection<ReturnType<typeof copy>>(HOURS_COLLECTION);
+    // A mark stands for windows stored until its hour settled: it goes two hours after the retention.
+    await marks.insertMany([mark('expired', DAY_MS + 2 * HOUR_MS + 60_000), mark('within-the-margin', DAY_MS + HOUR_MS), mark('young', HOUR_MS)]);
+    await copies.insertMany([copy('expired', DAY_MS + 60_000), copy('young', DAY_MS - 60_000)]);
+
+    await app.viewerHours.purgeExpired();
+    // (the periodic purge may have taken some first on FerretDB; a TTL monitor on MongoDB only after a minute)
+    expect((await marks.find({ auction }).toArray()).map(({ _id }) => _id).sort()).toEqual(['within-the-margin', 'young']);
+    expect((await copies.find({ auction }).toArray()).map(({ _id }) => _id)).toEqual(['young']);
   });
 
   it.runIf(usesFerretDb)('purges snapshots past retention every interval where TTL is rejected, and says so once', async () => {
