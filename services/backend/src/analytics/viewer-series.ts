@@ -10,8 +10,11 @@ export interface SeriesWindow {
   readonly sampleCount: number;
   /** The window's distinct visitors (older snapshots have none). */
   readonly uniqueViewers?: number;
-  /** The window's serialized VisitorSketch: what ranges merge into their uniques. */
-  readonly visitors?: { value(): Uint8Array } | Uint8Array;
+  /**
+   * The window's VisitorSketch, what ranges merge into their uniques: serialized as stored, or
+   * decoded where windows are kept in memory (then shared: never merged into).
+   */
+  readonly visitors?: { value(): Uint8Array } | Uint8Array | VisitorSketch;
 }
 
 export interface ViewerSeries {
@@ -43,10 +46,11 @@ interface Bucket {
   visitors: VisitorSketch | null;
 }
 
-/** The window's visitor sketch, if it has one. */
+/** The window's visitor sketch, if it has one: read-only, as it may be the window's own. */
 export function windowSketch(window: Pick<SeriesWindow, 'visitors'>): VisitorSketch | null {
   const { visitors } = window;
   if (visitors === undefined) return null;
+  if (visitors instanceof VisitorSketch) return visitors;
   return VisitorSketch.fromBytes(visitors instanceof Uint8Array ? visitors : visitors.value());
 }
 
@@ -116,6 +120,11 @@ export class RangeSummary {
     this.visitors = union(this.visitors, sketch);
   }
 
+  /** Adds visitors whose windows were added without their sketch (the union is the same in any order). */
+  addVisitors(sketch: VisitorSketch | null): void {
+    this.visitors = union(this.visitors, sketch);
+  }
+
   /** Adds the figures of windows that all start after this summary's: the same result as adding them one by one. */
   addLater(later: RangeSummary): void {
     if (later.count === 0) return;
@@ -163,16 +172,18 @@ export async function viewerSeries(windows: AsyncIterable<SeriesWindow>, options
   const buckets: Bucket[] = [];
   const summary = new RangeSummary(options);
 
-  const add = (bucket: Bucket): void => {
+  /** `owned`: the bucket's sketch is its own (a bucket already merged), not a window's to copy before merging into it. */
+  const add = (bucket: Bucket, owned: boolean): void => {
     const start = Math.floor(bucket.timestamp.getTime() / bucketMs);
     const last = buckets.at(-1);
     if (last !== undefined && last.start === start) merge(last, bucket);
-    else buckets.push({ ...bucket, start });
+    else buckets.push({ ...bucket, start, visitors: owned ? bucket.visitors : union(null, bucket.visitors) });
   };
 
   for await (const window of windows) {
     const sketch = windowSketch(window);
-    summary.add(window, sketch);
+    // The range's visitors are the union of the buckets' at the end: one merge per point, not per window.
+    summary.add(window, null);
     add({
       start: 0,
       timestamp: window.timestamp,
@@ -181,15 +192,15 @@ export async function viewerSeries(windows: AsyncIterable<SeriesWindow>, options
       peakViewers: window.peakViewers,
       minViewers: window.minViewers,
       sampleCount: window.sampleCount,
-      // The bucket owns the window's sketch: the summary merged a copy of it, never it.
       visitors: sketch,
-    });
+    }, !(window.visitors instanceof VisitorSketch)); // decoded from bytes just now: nobody else's
     while (buckets.length > maxPoints) {
       bucketMs *= 2;
-      for (const bucket of buckets.splice(0)) add(bucket);
+      for (const bucket of buckets.splice(0)) add(bucket, true);
     }
   }
 
+  for (const bucket of buckets) summary.addVisitors(bucket.visitors);
   return {
     bucketMs,
     downsampled: bucketMs !== windowMs,

@@ -155,6 +155,16 @@ describe('the viewer series', () => {
     expect(whole.result().peakAt).toBe(new Date(2 * MINUTE).toISOString()); // peaks of 28 at minutes 2, 11, 20, …
   });
 
+  it('never merges into the sketches of windows kept decoded in memory, so every read of them gives the same', async () => {
+    const sketches = Array.from({ length: 12 }, (_, i) => VisitorSketch.fromBytes(visitors(i, i + 1, i + 2)));
+    const windows = sketches.map((sketch, i) => window(i, { visitors: sketch }));
+    const first = await series(windows, 3);
+    expect(first.points.map((point) => point.uniqueViewers)).toEqual([6, 6, 6]); // 0-5, 4-9, 8-13
+    expect(first.summary.uniqueViewers).toBe(14);
+    expect(sketches.map((sketch) => sketch.estimate())).toEqual(Array.from({ length: 12 }, () => 3));
+    expect(await series(windows, 3)).toEqual(first);
+  });
+
   it('estimates uniques of large merged sets within the published error', async () => {
     // 40 windows of 2,000 visitors each, half of them shared with the window before: 41,000 distinct.
     const windows = Array.from({ length: 40 }, (_, w) => {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { MongoServerError, type Binary, type Collection, type ObjectId } from 'mongodb';
 import type { FastifyBaseLogger } from 'fastify';
 import fp from 'fastify-plugin';
+import { VisitorSketch } from '@viewer-analytics/shared';
 import { RangeSummary, windowSketch, type SeriesWindow } from '../../analytics/viewer-series.js';
 import { windowMs as windowLength, type BackendConfig } from '../../config.js';
 import { DUPLICATE_KEY, onlyDuplicateKeys } from '../../database-errors.js';
@@ -116,6 +117,7 @@ const hourOf = (ms: number): number => Math.floor(ms / HOUR_MS) * HOUR_MS;
 const keyOf = (hex: string, hour: number): string => `${hex}:${String(hour)}`;
 const settled = (hour: number, at: number): boolean => at >= hour + HOUR_MS + HOUR_SETTLED_MS;
 
+/** A window read from the snapshots (its sketch the stored Binary) as its hour's copy holds it. */
 function copy(window: SeriesWindow, hour: number): CopiedWindow {
   return {
     t: window.timestamp.getTime() - hour,
@@ -129,6 +131,7 @@ function copy(window: SeriesWindow, hour: number): CopiedWindow {
   };
 }
 
+/** A window as kept in memory: its sketch decoded once rather than at every read that merges it. */
 function uncopy(window: CopiedWindow, hour: number): SeriesWindow {
   return {
     timestamp: new Date(hour + window.t),
@@ -138,7 +141,7 @@ function uncopy(window: CopiedWindow, hour: number): SeriesWindow {
     minViewers: window.m,
     sampleCount: window.s,
     ...(window.u === undefined ? {} : { uniqueViewers: window.u }),
-    ...(window.v === undefined ? {} : { visitors: window.v }),
+    ...(window.v === undefined ? {} : { visitors: VisitorSketch.fromBytes(window.v.value()) }),
   };
 }
 
@@ -300,7 +303,9 @@ function viewerHours(
       // Two reads copying the same hour at once: both upserted, one lost the insert; the other's copy is as good.
       if (!onlyDuplicateKeys(error)) throw error;
     }
-    return new Map(wanted.map(({ hex, hour }) => [keyOf(hex, hour), remember(keyOf(hex, hour), { hour, copiedAt, windows: byKey.get(keyOf(hex, hour)) ?? [] })]));
+    return new Map(
+      documents.map(({ _id, hour, windows }) => [_id, remember(_id, { hour: hour.getTime(), copiedAt, windows: windows.map((window) => uncopy(window, hour.getTime())) })]),
+    );
   }
 
   /** Whether a copy taken at `copiedAt` holds every window of the hour: taken after it settled and after its newest mark. */
