@@ -8,6 +8,8 @@ import type { Browser } from 'playwright-core';
 export interface ChartLoad {
   /** The chart's canvas and the summary's peak both there, at the first animation frame that shows them. */
   readonly drawnMs: number;
+  /** The click that opened Viewer Analytics (Playwright's, once the page's script had run). */
+  readonly openedMs: number;
   /** The viewers API request: sent, and its reply's last byte in (resource timing). */
   readonly apiStartMs: number;
   readonly apiEndMs: number;
@@ -18,8 +20,15 @@ export interface ChartLoad {
 /** The little of the page's DOM these functions touch (bench compiles without the DOM library). */
 interface PageGlobals {
   readonly document: {
-    querySelector(selector: string): { width?: number; value?: string; textContent: string | null } | null;
+    querySelector(selector: string): {
+      width?: number;
+      value?: string;
+      textContent: string | null;
+      addEventListener(type: string, listener: () => void, options: { capture: boolean; once: boolean }): void;
+    } | null;
   };
+  /** Set by noteOpening's listener. */
+  analyticsOpenedAt?: number;
   readonly performance: {
     now(): number;
     getEntriesByType(type: string): { name: string; startTime: number; responseEnd?: number }[];
@@ -39,11 +48,23 @@ function chartDrawn(): number | false {
   return canvas !== null && (canvas.width ?? 0) > 0 && peak !== null && (peak.textContent ?? '') !== '' ? performance.now() : false;
 }
 
+/** Notes when the toggle is clicked, before the page's own listener runs. */
+function noteOpening(): void {
+  const page = globalThis as unknown as PageGlobals;
+  page.document.querySelector('#analytics-toggle')?.addEventListener(
+    'click',
+    () => {
+      page.analyticsOpenedAt = page.performance.now();
+    },
+    { capture: true, once: true },
+  );
+}
+
 function loadTimings(): Omit<ChartLoad, 'drawnMs'> {
-  const { performance } = globalThis as unknown as PageGlobals;
+  const { performance, analyticsOpenedAt } = globalThis as unknown as PageGlobals;
   const api = performance.getEntriesByType('resource').find((entry) => entry.name.includes('/analytics/viewers'));
   const marks = Object.fromEntries(performance.getEntriesByType('mark').map((mark) => [mark.name, mark.startTime]));
-  return { apiStartMs: api?.startTime ?? Number.NaN, apiEndMs: api?.responseEnd ?? Number.NaN, marks };
+  return { openedMs: analyticsOpenedAt ?? Number.NaN, apiStartMs: api?.startTime ?? Number.NaN, apiEndMs: api?.responseEnd ?? Number.NaN, marks };
 }
 
 function selectRange(timeRange: string): void {
@@ -68,6 +89,7 @@ export async function loadDashboardChart(
     const page = await context.newPage();
     await page.goto(url, { waitUntil: 'domcontentloaded', timeout: timeoutMs });
     await page.evaluate(selectRange, timeRange);
+    await page.evaluate(noteOpening);
     await page.click('#analytics-toggle', { timeout: timeoutMs });
     const drawn = await page.waitForFunction(chartDrawn, undefined, { polling: 'raf', timeout: timeoutMs });
     // waitForFunction resolves only with a truthy value: the moment.
