@@ -1,4 +1,5 @@
 import { HEATMAP_CELLS, type AuctionOverview, type HeatmapCell } from '@viewer-analytics/shared';
+import { HOUR_QUARTERS, QUARTER_FIGURES, QUARTER_MS, quarterStart, type HourSlice } from './hour-figures.js';
 import { round4, type RangeSummary, type SeriesWindow } from './viewer-series.js';
 
 /** What the overview shows of an auction besides its figures. */
@@ -39,7 +40,6 @@ export function isTimeZone(timeZone: string): boolean {
   }
 }
 
-const QUARTER_MS = 15 * 60_000;
 const WEEKDAYS: Readonly<Record<string, number>> = { Mon: 0, Tue: 1, Wed: 2, Thu: 3, Fri: 4, Sat: 5, Sun: 6 };
 
 /**
@@ -76,10 +76,30 @@ export class HeatmapGrid {
   }
 
   add(window: SeriesWindow): void {
-    const cell = this.cellOf(window.timestamp.getTime());
-    this.weighted[cell] = (this.weighted[cell] ?? 0) + window.avgViewers * window.sampleCount;
-    this.samples[cell] = (this.samples[cell] ?? 0) + window.sampleCount;
-    this.windows[cell] = (this.windows[cell] ?? 0) + 1;
+    this.addAt(window.timestamp.getTime(), window.avgViewers * window.sampleCount, window.sampleCount, 1);
+  }
+
+  /** Adds an auction's slices: an hour's figures by their quarter-hour sums, other hours window by window. */
+  addSlices(slices: readonly HourSlice[]): void {
+    for (const slice of slices) {
+      if ('figures' in slice) this.addQuarters(slice.hour, slice.figures.quarters);
+      else for (const window of slice.windows) this.add(window);
+    }
+  }
+
+  private addQuarters(hour: number, quarters: Float64Array): void {
+    for (let quarter = 0; quarter < HOUR_QUARTERS; quarter++) {
+      const at = quarter * QUARTER_FIGURES;
+      const windows = quarters[at + 2] ?? 0;
+      if (windows > 0) this.addAt(quarterStart(hour, quarter), quarters[at] ?? 0, quarters[at + 1] ?? 0, windows);
+    }
+  }
+
+  private addAt(start: number, weighted: number, samples: number, windows: number): void {
+    const cell = this.cellOf(start);
+    this.weighted[cell] = (this.weighted[cell] ?? 0) + weighted;
+    this.samples[cell] = (this.samples[cell] ?? 0) + samples;
+    this.windows[cell] = (this.windows[cell] ?? 0) + windows;
   }
 
   cells(): HeatmapCell[] {

@@ -81,6 +81,19 @@ export const round4 = (value: number): number => Math.round(value * 10_000) / 10
 /** Watch time of `samples` samples: each sample counts its viewers for one sample interval. */
 export const viewerMinutes = (weightedSum: number, sampleIntervalMs: number): number => round4((weightedSum * sampleIntervalMs) / 60_000);
 
+/** A RangeSummary's running figures as plain values (times in ms since the epoch, the sketch as its bytes). */
+export interface RangeState {
+  readonly count: number;
+  readonly peakViewers: number;
+  readonly peakAt: number | null;
+  readonly minViewers: number;
+  readonly weightedSum: number;
+  readonly samples: number;
+  readonly first: number | null;
+  readonly last: number | null;
+  readonly visitors: Uint8Array | null;
+}
+
 /** Running figures of a whole range, window by window (oldest first). */
 export class RangeSummary {
   private count = 0;
@@ -94,6 +107,36 @@ export class RangeSummary {
   private visitors: VisitorSketch | null = null;
 
   constructor(private readonly options: Pick<SeriesOptions, 'windowMs' | 'sampleIntervalMs'>) {}
+
+  /** A summary as stored: see state(). */
+  static fromState(options: Pick<SeriesOptions, 'windowMs' | 'sampleIntervalMs'>, state: RangeState): RangeSummary {
+    const summary = new RangeSummary(options);
+    summary.count = state.count;
+    summary.peakViewers = state.peakViewers;
+    summary.peakAt = state.peakAt === null ? null : new Date(state.peakAt);
+    summary.minViewers = state.count === 0 ? Infinity : state.minViewers;
+    summary.weightedSum = state.weightedSum;
+    summary.samples = state.samples;
+    summary.first = state.first === null ? null : new Date(state.first);
+    summary.last = state.last === null ? null : new Date(state.last);
+    summary.visitors = state.visitors === null ? null : VisitorSketch.fromBytes(state.visitors);
+    return summary;
+  }
+
+  /** The running figures as plain values, for storing; fromState() gives the same summary back. */
+  state(): RangeState {
+    return {
+      count: this.count,
+      peakViewers: this.peakViewers,
+      peakAt: this.peakAt?.getTime() ?? null,
+      minViewers: this.count === 0 ? 0 : this.minViewers,
+      weightedSum: this.weightedSum,
+      samples: this.samples,
+      first: this.first?.getTime() ?? null,
+      last: this.last?.getTime() ?? null,
+      visitors: this.visitors?.toBytes() ?? null,
+    };
+  }
 
   /** Windows added so far. */
   get snapshots(): number {

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { MongoServerError, type Binary, type Collection, type ObjectId } from 'mongodb';
+import { Binary, MongoServerError, type Collection, type ObjectId } from 'mongodb';
 import type { FastifyBaseLogger } from 'fastify';
 import fp from 'fastify-plugin';
 import { VisitorSketch } from '@viewer-analytics/shared';
-import { RangeSummary, windowSketch, type SeriesWindow } from '../../analytics/viewer-series.js';
+import { HourFigures, type HourSlice } from '../../analytics/hour-figures.js';
+import { RangeSummary, type SeriesWindow } from '../../analytics/viewer-series.js';
 import { windowMs as windowLength, type BackendConfig } from '../../config.js';
 import { DUPLICATE_KEY, onlyDuplicateKeys } from '../../database-errors.js';
 import { createRetentionIndex, purgeInChunks, type RetentionIndex } from '../../database-retention.js';
@@ -57,6 +58,9 @@ const MARK_RETENTION_EXTRA_MS = 2 * HOUR_MS;
 
 export const MARKS_COLLECTION = 'viewerhourmarks';
 export const HOURS_COLLECTION = 'viewerhours';
+export const FIGURES_COLLECTION = 'viewerhourfigures';
+/** Up to this many hours' figures are asked for by key ($in); beyond, by their hours' range (FerretDB compares every id of an $in with every document). */
+const FIGURES_BY_KEY = 2_000;
 
 interface MarkDocument {
   _id: string;
@@ -87,6 +91,27 @@ interface HourDocument {
   windows: CopiedWindow[];
 }
 
+/** The figures of a copy (HourFigures), stored beside it under the same key: all the overview and heatmap read of a whole settled hour. */
+interface FiguresDocument {
+  _id: string;
+  auction: ObjectId;
+  hour: Date;
+  /** The copiedAt of the copy they were taken from. */
+  copiedAt: Date;
+  /** RangeSummary.state(), times in ms since the epoch. */
+  n: number;
+  p: number;
+  pt: number | null;
+  m: number;
+  w: number;
+  s: number;
+  f: number | null;
+  l: number | null;
+  v?: Binary;
+  /** HourFigures.quarters. */
+  q: number[];
+}
+
 export interface HourRange {
   readonly since: Date;
   readonly until: Date;
@@ -99,8 +124,8 @@ export interface ViewerHours {
   noteStored(snapshots: readonly SnapshotDocument[], doneAt: number): Promise<void>;
   /** The windows of these auctions (every auction when null) that start within the range (bounds included), by auction hex id, oldest first. */
   windows(auctions: readonly ObjectId[] | null, range: HourRange): Promise<Map<string, SeriesWindow[]>>;
-  /** The figures of the same windows by auction hex id (auctions without any left out); whole settled hours count from their figures, kept once taken. */
-  summaries(auctions: readonly ObjectId[] | null, range: HourRange): Promise<Map<string, RangeSummary>>;
+  /** The same hours as slices, by auction hex id, oldest first: a settled hour wholly within the range by its figures, any other by its windows there. */
+  slices(auctions: readonly ObjectId[] | null, range: HourRange): Promise<Map<string, HourSlice[]>>;
   /** TTL indexes that expire the marks and copies with the snapshots where the server has them; 'plain' where not (then purgeExpired does it). */
   ensureRetention(): Promise<RetentionIndex>;
   /** Deletes the marks whose snapshots have all expired and the copies of hours past retention; returns how many. */
@@ -155,16 +180,14 @@ interface CachedHour {
   readonly hour: number;
   readonly copiedAt: number;
   readonly windows: SeriesWindow[];
-  /** The figures of all its windows, taken the first time an overview needs them whole. */
-  summary?: RangeSummary;
 }
 
-/** An auction-hour's windows within a read's range; `cached` when they come from a settled hour's copy. */
-interface HourPart {
+interface CachedFigures {
   readonly hour: number;
-  readonly windows: SeriesWindow[];
-  readonly cached?: CachedHour;
+  readonly copiedAt: number;
+  readonly figures: HourFigures;
 }
+
 
 export interface ViewerHoursOptions {
   readonly windowMs: number;
@@ -184,6 +207,7 @@ interface WantedHour {
 function viewerHours(
   marks: Collection<MarkDocument>,
   hours: Collection<HourDocument>,
+  figuresCollection: Collection<FiguresDocument>,
   snapshots: ViewerAnalyticsRepository,
   { guard }: DatabaseAvailability,
   options: ViewerHoursOptions,
@@ -193,6 +217,8 @@ function viewerHours(
   const remembered = new Set<string>();
   /** Trusted copies read or made by this process, by key: checked against the marks like stored ones. */
   const memory = new Map<string, CachedHour>();
+  /** Trusted figures read or taken by this process, by key. */
+  const figuresMemory = new Map<string, CachedFigures>();
   /** Every auction-hour marked, by key, with its newest mark's time. */
   const marked = new Map<string, WantedHour>();
   /** When the last read of the marks began (this clock), and when the last one of them all did. */
@@ -259,6 +285,7 @@ function viewerHours(
   function forgetExpired(now: number): void {
     for (const [key, { lastMark }] of marked) if (lastMark < now - retentionMs - MARK_RETENTION_EXTRA_MS) marked.delete(key);
     for (const [key, { hour }] of memory) if (hour < now - retentionMs) memory.delete(key);
+    for (const [key, { hour }] of figuresMemory) if (hour < now - retentionMs) figuresMemory.delete(key);
   }
 
   function remember(key: string, cached: CachedHour): CachedHour {
@@ -267,7 +294,50 @@ function viewerHours(
     return cached;
   }
 
-  /** Copies these settled hours from the snapshots, stores the copies, and returns them by key. */
+  function rememberFigures(key: string, cached: CachedFigures): HourFigures {
+    if (figuresMemory.size >= MAX_REMEMBERED_COPIES) figuresMemory.clear();
+    figuresMemory.set(key, cached);
+    return cached.figures;
+  }
+
+  /** Takes the figures of copies and stores them beside the copies; returns them by key. */
+  async function storeFigures(copies: readonly (readonly [string, CachedHour])[], auctionOf: (key: string) => ObjectId): Promise<Map<string, HourFigures>> {
+    const taken = copies.map(([key, { hour, copiedAt, windows }]) => [key, { hour, copiedAt, figures: HourFigures.of(hour, windows, options) }] as const);
+    if (taken.length === 0) return new Map();
+    const documents = taken.map(([key, { hour, copiedAt, figures }]): FiguresDocument => {
+      const state = figures.summary.state();
+      return {
+        _id: key,
+        auction: auctionOf(key),
+        hour: new Date(hour),
+        copiedAt: new Date(copiedAt),
+        n: state.count,
+        p: state.peakViewers,
+        pt: state.peakAt,
+        m: state.minViewers,
+        w: state.weightedSum,
+        s: state.samples,
+        f: state.first,
+        l: state.last,
+        ...(state.visitors === null ? {} : { v: new Binary(state.visitors) }),
+        q: [...figures.quarters],
+      };
+    });
+    try {
+      await guard(() =>
+        figuresCollection.bulkWrite(
+          documents.map((document) => ({ replaceOne: { filter: { _id: document._id }, replacement: document, upsert: true } })),
+          { ordered: false },
+        ),
+      );
+    } catch (error) {
+      // Two processes storing the same figures at once: the other's are as good.
+      if (!onlyDuplicateKeys(error)) throw error;
+    }
+    return new Map(taken.map(([key, cached]) => [key, rememberFigures(key, cached)]));
+  }
+
+  /** Copies these settled hours from the snapshots, stores the copies and their figures, and returns the copies by key. */
   async function copyHours(wanted: readonly WantedHour[]): Promise<Map<string, CachedHour>> {
     if (wanted.length === 0) return new Map();
     const copiedAt = Date.now();
@@ -303,9 +373,10 @@ function viewerHours(
       // Two reads copying the same hour at once: both upserted, one lost the insert; the other's copy is as good.
       if (!onlyDuplicateKeys(error)) throw error;
     }
-    return new Map(
-      documents.map(({ _id, hour, windows }) => [_id, remember(_id, { hour: hour.getTime(), copiedAt, windows: windows.map((window) => uncopy(window, hour.getTime())) })]),
-    );
+    const copied = documents.map(({ _id, hour, windows }) => [_id, remember(_id, { hour: hour.getTime(), copiedAt, windows: windows.map((window) => uncopy(window, hour.getTime())) })] as const);
+    const auctions = new Map(wanted.map(({ hex, hour, auction }) => [keyOf(hex, hour), auction]));
+    await storeFigures(copied, (key) => auctions.get(key) as ObjectId);
+    return new Map(copied);
   }
 
   /** Whether a copy taken at `copiedAt` holds every window of the hour: taken after it settled and after its newest mark. */
@@ -366,7 +437,7 @@ function viewerHours(
     if (pending === undefined) return;
     const range = { since: new Date(pending.first), until: new Date(pending.last) };
     pending = undefined;
-    inFlight = parts(null, range).then(
+    inFlight = select(null, range).then((wanted) => windowsFor(wanted, range)).then(
       () => undefined,
       (error: unknown) => {
         log.warn({ err: error }, 'copying the hours of late snapshots failed: the first read that needs them copies them');
@@ -374,55 +445,96 @@ function viewerHours(
     );
   }
 
-  /** The hours of these auctions (every auction when null) that the range touches, each with its windows within the range, by auction hex id, oldest first. */
-  async function parts(auctions: readonly ObjectId[] | null, range: HourRange): Promise<Map<string, HourPart[]>> {
-    const now = Date.now();
-    const since = range.since.getTime();
-    const until = range.until.getTime();
-    const first = hourOf(since);
-    const last = hourOf(until);
+  /** The marked hours of these auctions (every auction when null) that the range touches. */
+  async function select(auctions: readonly ObjectId[] | null, range: HourRange): Promise<WantedHour[]> {
+    const first = hourOf(range.since.getTime());
+    const last = hourOf(range.until.getTime());
     const only = auctions === null ? undefined : new Set(auctions.map((id) => id.toHexString()));
     const wanted: WantedHour[] = [];
     for (const mark of (await currentMarks()).values()) {
       if (mark.hour >= first && mark.hour <= last && (only === undefined || only.has(mark.hex))) wanted.push(mark);
     }
+    return wanted;
+  }
 
-    const settledByKey = await settledHours(wanted.filter(({ hour }) => settled(hour, now)));
-    const openByKey = new Map<string, SeriesWindow[]>();
+  /** The windows of these hours that start within the range (bounds included), by key: settled hours from their copies, open ones by key from the snapshots. */
+  async function windowsFor(wanted: readonly WantedHour[], range: HourRange): Promise<Map<string, readonly SeriesWindow[]>> {
+    const now = Date.now();
+    const since = range.since.getTime();
+    const until = range.until.getTime();
+    const inRange = (window: SeriesWindow): boolean => {
+      const start = window.timestamp.getTime();
+      return start >= since && start <= until;
+    };
+    const byKey = new Map<string, readonly SeriesWindow[]>();
+    for (const [key, { windows }] of await settledHours(wanted.filter(({ hour }) => settled(hour, now)))) byKey.set(key, windows.filter(inRange));
     await Promise.all(
       wanted
         .filter(({ hour }) => !settled(hour, now))
         .map(async ({ auction, hex, hour }) => {
           const starts = startsIn(hour).filter((start) => start >= since && start <= until);
-          openByKey.set(keyOf(hex, hour), await collect(snapshots.windowsAt(auction, starts)));
+          byKey.set(keyOf(hex, hour), await collect(snapshots.windowsAt(auction, starts)));
         }),
     );
-
-    const inRange = (window: SeriesWindow): boolean => {
-      const start = window.timestamp.getTime();
-      return start >= since && start <= until;
-    };
-    const byAuction = new Map<string, HourPart[]>();
-    for (const { hex, hour } of wanted) {
-      const key = keyOf(hex, hour);
-      const cached = settledByKey.get(key);
-      const part: HourPart = cached === undefined ? { hour, windows: openByKey.get(key) ?? [] } : { hour, windows: cached.windows.filter(inRange), cached };
-      let list = byAuction.get(hex);
-      if (list === undefined) byAuction.set(hex, (list = []));
-      list.push(part);
-    }
-    for (const list of byAuction.values()) list.sort((a, b) => a.hour - b.hour);
-    return byAuction;
+    return byKey;
   }
 
-  /** The figures of a settled hour's windows, taken once. */
-  function hourSummary(cached: CachedHour): RangeSummary {
-    if (cached.summary === undefined) {
-      const summary = new RangeSummary(options);
-      for (const window of cached.windows) summary.add(window, windowSketch(window));
-      cached.summary = summary;
+  /** The stored figures of these hours that can be trusted, by key: by key when few, else by their hours' range. */
+  async function storedFigures(wanted: readonly WantedHour[]): Promise<Map<string, HourFigures>> {
+    if (wanted.length === 0) return new Map();
+    const byKey = new Map(wanted.map((wantedHour) => [keyOf(wantedHour.hex, wantedHour.hour), wantedHour]));
+    const hoursOf = wanted.map(({ hour }) => hour);
+    const filter =
+      wanted.length <= FIGURES_BY_KEY
+        ? { _id: { $in: [...byKey.keys()] } }
+        : { hour: { $gte: new Date(Math.min(...hoursOf)), $lte: new Date(Math.max(...hoursOf)) } };
+    const found = new Map<string, HourFigures>();
+    for (const document of await guard(() => figuresCollection.find(filter).toArray())) {
+      const wantedHour = byKey.get(document._id);
+      if (wantedHour === undefined || !trusted(wantedHour, document.copiedAt.getTime())) continue;
+      const summary = RangeSummary.fromState(options, {
+        count: document.n,
+        peakViewers: document.p,
+        peakAt: document.pt,
+        minViewers: document.m,
+        weightedSum: document.w,
+        samples: document.s,
+        first: document.f,
+        last: document.l,
+        visitors: document.v?.value() ?? null,
+      });
+      const figures = new HourFigures(summary, Float64Array.from(document.q));
+      found.set(document._id, rememberFigures(document._id, { hour: wantedHour.hour, copiedAt: document.copiedAt.getTime(), figures }));
     }
-    return cached.summary;
+    return found;
+  }
+
+  /**
+   * The figures of these settled hours: from memory, else stored, else taken from their copies
+   * (read or made) and stored, for hours copied before figures were.
+   */
+  async function figuresFor(wanted: readonly WantedHour[]): Promise<Map<string, HourFigures>> {
+    const byKey = new Map<string, HourFigures>();
+    let rest: WantedHour[] = [];
+    for (const wantedHour of wanted) {
+      const key = keyOf(wantedHour.hex, wantedHour.hour);
+      const cached = figuresMemory.get(key);
+      if (cached !== undefined && trusted(wantedHour, cached.copiedAt)) byKey.set(key, cached.figures);
+      else rest.push(wantedHour);
+    }
+    for (const [key, figures] of await storedFigures(rest)) byKey.set(key, figures);
+    rest = rest.filter(({ hex, hour }) => !byKey.has(keyOf(hex, hour)));
+    if (rest.length === 0) return byKey;
+    const missing: [string, CachedHour][] = [];
+    for (const [key, copy] of await settledHours(rest)) {
+      const cached = figuresMemory.get(key);
+      // Copies made just now came with their figures; older ones get theirs here.
+      if (cached !== undefined && cached.copiedAt === copy.copiedAt) byKey.set(key, cached.figures);
+      else missing.push([key, copy]);
+    }
+    const auctions = new Map(rest.map(({ hex, hour, auction }) => [keyOf(hex, hour), auction]));
+    for (const [key, figures] of await storeFigures(missing, (key) => auctions.get(key) as ObjectId)) byKey.set(key, figures);
+    return byKey;
   }
 
   // Read at start, so that the first read of the overview does not wait for them.
@@ -464,37 +576,54 @@ function viewerHours(
     },
 
     async windows(auctions, range) {
-      const byAuction = await parts(auctions, range);
-      return new Map([...byAuction].map(([hex, list]) => [hex, list.flatMap(({ windows }) => windows)]));
+      const wanted = await select(auctions, range);
+      const windowsByKey = await windowsFor(wanted, range);
+      const byAuction = new Map<string, SeriesWindow[]>();
+      for (const { hex, hour } of [...wanted].sort((a, b) => a.hour - b.hour)) {
+        let list = byAuction.get(hex);
+        if (list === undefined) byAuction.set(hex, (list = []));
+        list.push(...(windowsByKey.get(keyOf(hex, hour)) ?? []));
+      }
+      return byAuction;
     },
 
-    async summaries(auctions, range) {
-      const byAuction = await parts(auctions, range);
-      const summaries = new Map<string, RangeSummary>();
-      for (const [hex, list] of byAuction) {
-        const summary = new RangeSummary(options);
-        for (const { windows, cached } of list) {
-          // A settled hour wholly within the range counts from its figures; a cut one window by window.
-          if (cached !== undefined && windows.length === cached.windows.length) summary.addLater(hourSummary(cached));
-          else for (const window of windows) summary.add(window, windowSketch(window));
-        }
-        if (summary.snapshots > 0) summaries.set(hex, summary);
+    async slices(auctions, range) {
+      const now = Date.now();
+      const wanted = await select(auctions, range);
+      // Wholly within the range: every window the hour can hold starts between its bounds.
+      const whole = (hour: number): boolean => settled(hour, now) && hour >= range.since.getTime() && hour + HOUR_MS - 1 <= range.until.getTime();
+      const figuresByKey = await figuresFor(wanted.filter(({ hour }) => whole(hour)));
+      const windowsByKey = await windowsFor(
+        wanted.filter(({ hex, hour }) => !figuresByKey.has(keyOf(hex, hour))),
+        range,
+      );
+      const byAuction = new Map<string, HourSlice[]>();
+      for (const { hex, hour } of [...wanted].sort((a, b) => a.hour - b.hour)) {
+        const key = keyOf(hex, hour);
+        const figures = figuresByKey.get(key);
+        let list = byAuction.get(hex);
+        if (list === undefined) byAuction.set(hex, (list = []));
+        list.push(figures === undefined ? { hour, windows: windowsByKey.get(key) ?? [] } : { hour, figures });
       }
-      return summaries;
+      return byAuction;
     },
 
     async ensureRetention() {
-      const marksIndex = await createRetentionIndex(marks, 'at', (retentionMs + MARK_RETENTION_EXTRA_MS) / 1000);
-      const hoursIndex = await createRetentionIndex(hours, 'hour', retentionMs / 1000);
-      return marksIndex === 'ttl' && hoursIndex === 'ttl' ? 'ttl' : 'plain';
+      const kinds = [
+        await createRetentionIndex(marks, 'at', (retentionMs + MARK_RETENTION_EXTRA_MS) / 1000),
+        await createRetentionIndex(hours, 'hour', retentionMs / 1000),
+        await createRetentionIndex(figuresCollection, 'hour', retentionMs / 1000),
+      ];
+      return kinds.every((kind) => kind === 'ttl') ? 'ttl' : 'plain';
     },
 
     async purgeExpired() {
       const now = Date.now();
       const marksPurged = await purgeInChunks(marks, { at: { $lt: new Date(now - retentionMs - MARK_RETENTION_EXTRA_MS) } });
       const hoursPurged = await purgeInChunks(hours, { hour: { $lt: new Date(now - retentionMs) } });
+      const figuresPurged = await purgeInChunks(figuresCollection, { hour: { $lt: new Date(now - retentionMs) } });
       forgetExpired(now);
-      return marksPurged + hoursPurged;
+      return marksPurged + hoursPurged + figuresPurged;
     },
   };
   return hoursApi;
@@ -548,6 +677,7 @@ export default fp<{ config: BackendConfig }>(
       viewerHours(
         marks,
         db.collection<HourDocument>(HOURS_COLLECTION),
+        db.collection<FiguresDocument>(FIGURES_COLLECTION),
         fastify.viewerAnalytics,
         fastify.databaseAvailability,
         { windowMs: windowLength(config), sampleIntervalMs: config.SAMPLE_INTERVAL_MS, retentionMs: config.RETENTION_DAYS * 86_400_000 },

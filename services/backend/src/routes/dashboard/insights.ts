@@ -8,7 +8,8 @@ import {
   type TokenClaims,
 } from '@viewer-analytics/shared';
 import { HeatmapGrid, isTimeZone, overviewRow } from '../../analytics/insights.js';
-import { RangeSummary, type SeriesOptions, type SeriesWindow } from '../../analytics/viewer-series.js';
+import { summaryOf, type HourSlice } from '../../analytics/hour-figures.js';
+import type { SeriesOptions } from '../../analytics/viewer-series.js';
 import { ValidationError } from '../../http-error.js';
 import { errorResponses } from '../../schemas/error-responses.js';
 
@@ -39,13 +40,13 @@ const insights: FastifyPluginAsyncTypebox<Pick<SeriesOptions, 'windowMs' | 'samp
     },
     async (request) => {
       const { auctions, within, read } = await scope(request.user, request.query.ownerId, request.query.timeRange ?? '30d');
-      const summaries = auctions.length === 0 ? new Map<string, RangeSummary>() : await fastify.viewerHours.summaries(read, within);
+      const slices = auctions.length === 0 ? new Map<string, HourSlice[]>() : await fastify.viewerHours.slices(read, within);
       return {
         success: true as const,
         data: {
           auctions: auctions.map((auction) => {
             const id = auction._id.toHexString();
-            return overviewRow({ ...auction, id }, summaries.get(id) ?? new RangeSummary(options));
+            return overviewRow({ ...auction, id }, summaryOf(slices.get(id) ?? [], options));
           }),
         },
       };
@@ -67,9 +68,9 @@ const insights: FastifyPluginAsyncTypebox<Pick<SeriesOptions, 'windowMs' | 'samp
       const { timeZone, ownerId, timeRange } = request.query;
       if (!isTimeZone(timeZone)) throw new ValidationError('querystring/timeZone', `${JSON.stringify(timeZone)} is not a known IANA time zone`);
       const { auctions, within, read } = await scope(request.user, ownerId, timeRange ?? '30d');
-      const windows = auctions.length === 0 ? new Map<string, SeriesWindow[]>() : await fastify.viewerHours.windows(read, within);
+      const slices = auctions.length === 0 ? new Map<string, HourSlice[]>() : await fastify.viewerHours.slices(read, within);
       const grid = new HeatmapGrid(timeZone);
-      for (const auctionWindows of windows.values()) for (const window of auctionWindows) grid.add(window);
+      for (const auctionSlices of slices.values()) grid.addSlices(auctionSlices);
       return { success: true as const, data: { timeZone, cells: grid.cells() } };
     },
   );

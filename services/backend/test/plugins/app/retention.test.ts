@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { MongoClient, MongoServerError, ObjectId } from 'mongodb';
 import { afterAll, describe, expect, inject, it, onTestFinished, vi } from 'vitest';
 import { createRetentionIndex, PURGE_CHUNK, type IndexedCollection } from '../../../src/database-retention.js';
-import { HOURS_COLLECTION, MARKS_COLLECTION } from '../../../src/plugins/app/viewer-hours.js';
+import { FIGURES_COLLECTION, HOURS_COLLECTION, MARKS_COLLECTION } from '../../../src/plugins/app/viewer-hours.js';
 import { buildApp, database, dropAndClose, logCollector, testConfig } from '../../helper.js';
 
 const HOUR_MS = 3_600_000;
@@ -90,11 +90,14 @@ describe('retention on the run’s database', () => {
     // The hour marks live two hours longer than the windows they stand for; the copies as long as their hour.
     const markIndex = (await database(app).collection(MARKS_COLLECTION).indexes()).find((one) => one.name === 'at_1');
     const hourIndex = (await database(app).collection(HOURS_COLLECTION).indexes()).find((one) => one.name === 'hour_1');
-    expect([markIndex?.key, hourIndex?.key]).toEqual([{ at: 1 }, { hour: 1 }]);
-    expect([markIndex?.expireAfterSeconds, hourIndex?.expireAfterSeconds]).toEqual(usesFerretDb ? [undefined, undefined] : [86_400 + 7_200, 86_400]);
+    const figuresIndex = (await database(app).collection(FIGURES_COLLECTION).indexes()).find((one) => one.name === 'hour_1');
+    expect([markIndex?.key, hourIndex?.key, figuresIndex?.key]).toEqual([{ at: 1 }, { hour: 1 }, { hour: 1 }]);
+    expect([markIndex?.expireAfterSeconds, hourIndex?.expireAfterSeconds, figuresIndex?.expireAfterSeconds]).toEqual(
+      usesFerretDb ? [undefined, undefined, undefined] : [86_400 + 7_200, 86_400, 86_400],
+    );
   });
 
-  it('purges the hour marks and copies whose snapshots have all expired, and keeps the rest', async () => {
+  it('purges the hour marks, copies and figures whose snapshots have all expired, and keeps the rest', async () => {
     const now = Date.now();
     const auction = new ObjectId();
     const mark = (id: string, atAgoMs: number) => ({ _id: id, auction, hour: new Date(now - atAgoMs - HOUR_MS), at: new Date(now - atAgoMs) });
@@ -104,11 +107,14 @@ describe('retention on the run’s database', () => {
     // A mark stands for windows stored until its hour settled: it goes two hours after the retention.
     await marks.insertMany([mark('expired', DAY_MS + 2 * HOUR_MS + 60_000), mark('within-the-margin', DAY_MS + HOUR_MS), mark('young', HOUR_MS)]);
     await copies.insertMany([copy('expired', DAY_MS + 60_000), copy('young', DAY_MS - 60_000)]);
+    const figures = database(app).collection<ReturnType<typeof copy>>(FIGURES_COLLECTION);
+    await figures.insertMany([copy('expired', DAY_MS + 60_000), copy('young', DAY_MS - 60_000)]);
 
     await app.viewerHours.purgeExpired();
     // (the periodic purge may have taken some first on FerretDB; a TTL monitor on MongoDB only after a minute)
     expect((await marks.find({ auction }).toArray()).map(({ _id }) => _id).sort()).toEqual(['within-the-margin', 'young']);
     expect((await copies.find({ auction }).toArray()).map(({ _id }) => _id)).toEqual(['young']);
+    expect((await figures.find({ auction }).toArray()).map(({ _id }) => _id)).toEqual(['young']);
   });
 
   it.runIf(usesFerretDb)('purges snapshots past retention every interval where TTL is rejected, and says so once', async () => {

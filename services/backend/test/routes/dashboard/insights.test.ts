@@ -13,7 +13,7 @@ import {
 } from '@viewer-analytics/shared';
 import { ObjectId } from 'mongodb';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { COPY_AFTER_QUIET_MS, HOURS_COLLECTION, MARKS_COLLECTION } from '../../../src/plugins/app/viewer-hours.js';
+import { COPY_AFTER_QUIET_MS, FIGURES_COLLECTION, HOURS_COLLECTION, MARKS_COLLECTION } from '../../../src/plugins/app/viewer-hours.js';
 import { ADMIN, bearer, buildApp, createAuction, database, dropAndClose, internalKey, OWNER, STRANGER, testConfig, windowStart } from '../../helper.js';
 
 const MINUTE = 60_000;
@@ -201,6 +201,42 @@ describe('GET /api/v1/analytics/overview and /api/v1/analytics/heatmap', () => {
     } finally {
       await other.close();
     }
+  });
+
+  it("keeps a settled hour's figures beside its copy: a process started later answers from them, and takes them from copies made before them", async () => {
+    const overview = await get<Overview>('/api/v1/analytics/overview');
+    const heatmap = await get<Heatmap>('/api/v1/analytics/heatmap?timeZone=Asia/Kolkata');
+    const figures = database(app).collection(FIGURES_COLLECTION);
+    const copies = database(app).collection<{ _id: string }>(HOURS_COLLECTION);
+    // The hours the owner's 30-day overview reads whole (earlier tests read 90 days too).
+    const owners = { auction: { $in: [first, second, quiet].map((id) => new ObjectId(id)) }, hour: { $gte: new Date(Date.now() - 30 * DAY + HOUR) } };
+    const stored = await figures.countDocuments(owners);
+    expect(stored).toBeGreaterThan(0);
+
+    const answers = async (started: FastifyInstance) => {
+      const ask = async (path: string) => (await started.inject({ method: 'GET', url: path, headers: bearer(started, OWNER) })).json<{ data: unknown }>().data;
+      return [await ask('/api/v1/analytics/overview'), await ask('/api/v1/analytics/heatmap?timeZone=Asia/Kolkata')];
+    };
+    // Without the copies of the hours that have figures, a new process gives the same answers.
+    const hidden = await copies.find({ _id: { $in: (await figures.find({}, { projection: { _id: 1 } }).toArray()).map(({ _id }) => String(_id)) } }).toArray();
+    await copies.deleteMany({ _id: { $in: hidden.map(({ _id }) => _id) } });
+    const later = await buildApp(config);
+    try {
+      expect(await answers(later)).toEqual([overview, heatmap]);
+    } finally {
+      await later.close();
+    }
+    await copies.insertMany(hidden);
+
+    // Copies stored before figures existed: the figures are taken from them, and stored.
+    await figures.deleteMany({});
+    const upgraded = await buildApp(config);
+    try {
+      expect(await answers(upgraded)).toEqual([overview, heatmap]);
+    } finally {
+      await upgraded.close();
+    }
+    expect(await figures.countDocuments(owners)).toBe(stored);
   });
 
   it("lets an admin see every owner's auctions or one owner's, and nobody else another owner's", async () => {
