@@ -4,7 +4,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import fp from 'fastify-plugin';
 import { VisitorSketch } from '@viewer-analytics/shared';
 import { HourFigures, type HourSlice } from '../../analytics/hour-figures.js';
-import { RangeSummary, type SeriesWindow } from '../../analytics/viewer-series.js';
+import { RangeSummary, windowSketch, type SeriesWindow } from '../../analytics/viewer-series.js';
 import { windowMs as windowLength, type BackendConfig } from '../../config.js';
 import { DUPLICATE_KEY, onlyDuplicateKeys } from '../../database-errors.js';
 import { createRetentionIndex, purgeInChunks, type RetentionIndex } from '../../database-retention.js';
@@ -170,6 +170,12 @@ function uncopy(window: CopiedWindow, hour: number): SeriesWindow {
   };
 }
 
+/** A window read from the snapshots as kept in memory: its sketch decoded once. */
+function decoded(window: SeriesWindow): SeriesWindow {
+  const sketch = windowSketch(window);
+  return sketch === null ? window : { ...window, visitors: sketch };
+}
+
 async function collect(windows: AsyncIterable<SeriesWindow>): Promise<SeriesWindow[]> {
   const all: SeriesWindow[] = [];
   for await (const window of windows) all.push(window);
@@ -219,6 +225,11 @@ function viewerHours(
   const memory = new Map<string, CachedHour>();
   /** Trusted figures read or taken by this process, by key. */
   const figuresMemory = new Map<string, CachedFigures>();
+  /**
+   * The windows found so far of hours not settled yet, by key and start: a stored window never
+   * changes (a second insert is a no-op), so a read looks up only the starts not found before.
+   */
+  const openMemory = new Map<string, { readonly hour: number; readonly found: Map<number, SeriesWindow> }>();
   /** Every auction-hour marked, by key, with its newest mark's time. */
   const marked = new Map<string, WantedHour>();
   /** When the last read of the marks began (this clock), and when the last one of them all did. */
@@ -468,12 +479,18 @@ function viewerHours(
     };
     const byKey = new Map<string, readonly SeriesWindow[]>();
     for (const [key, { windows }] of await settledHours(wanted.filter(({ hour }) => settled(hour, now)))) byKey.set(key, windows.filter(inRange));
+    for (const [key, { hour }] of openMemory) if (settled(hour, now)) openMemory.delete(key);
     await Promise.all(
       wanted
         .filter(({ hour }) => !settled(hour, now))
         .map(async ({ auction, hex, hour }) => {
+          const key = keyOf(hex, hour);
+          let open = openMemory.get(key);
+          if (open === undefined) openMemory.set(key, (open = { hour, found: new Map() }));
+          const { found } = open;
           const starts = startsIn(hour).filter((start) => start >= since && start <= until);
-          byKey.set(keyOf(hex, hour), await collect(snapshots.windowsAt(auction, starts)));
+          for await (const window of snapshots.windowsAt(auction, starts.filter((start) => !found.has(start)))) found.set(window.timestamp.getTime(), decoded(window));
+          byKey.set(key, starts.flatMap((start) => found.get(start) ?? []));
         }),
     );
     return byKey;

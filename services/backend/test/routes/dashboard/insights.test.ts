@@ -239,6 +239,17 @@ describe('GET /api/v1/analytics/overview and /api/v1/analytics/heatmap', () => {
     expect(await figures.countDocuments(owners)).toBe(stored);
   });
 
+  it('counts every new window of an hour not settled yet, however often that hour was read before', async () => {
+    const live = await createAuction(app, { ownerId: 'live-owner' });
+    const row = async () => (await get<Overview>('/api/v1/analytics/overview?ownerId=live-owner&timeRange=24h', ADMIN)).auctions[0];
+    await ingest([item(live, 3, 5)]);
+    expect(await row()).toMatchObject({ snapshots: 1, peakViewers: 6 });
+    expect(await row()).toMatchObject({ snapshots: 1, peakViewers: 6 });
+    // Minutes 2 and 1 were looked up and missing in the reads above.
+    await ingest([item(live, 2, 9), item(live, 1, 7)]);
+    expect(await row()).toMatchObject({ snapshots: 3, peakViewers: 10, lastSnapshotAt: windowStart(1) });
+  });
+
   it("lets an admin see every owner's auctions or one owner's, and nobody else another owner's", async () => {
     const all = await get<Overview>('/api/v1/analytics/overview', ADMIN);
     expect(all.auctions.map(({ id }) => id)).toEqual(expect.arrayContaining([first, second, quiet, strangers]));
