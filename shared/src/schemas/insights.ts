@@ -1,5 +1,5 @@
 import Type from 'typebox';
-import { TIME_RANGES } from './analytics.js';
+import { TIME_RANGES, ViewerSummarySchema } from './analytics.js';
 import { SuccessSchema } from './envelope.js';
 import { ObjectIdSchema } from './ids.js';
 import { MAX_VIEWER_COUNT } from './snapshot.js';
@@ -20,7 +20,8 @@ const timeRange = Type.Optional(Type.Enum(INSIGHT_TIME_RANGES, { default: '30d',
 export const OverviewQuerySchema = Type.Object({ timeRange, ownerId }, { additionalProperties: false });
 export type OverviewQuery = Type.Static<typeof OverviewQuerySchema>;
 
-const viewers = (description: string) => Type.Integer({ minimum: 0, maximum: MAX_VIEWER_COUNT, description });
+/** The viewers route's summary fields the overview shows, described once there. */
+const { snapshots, peakViewers, peakAt, avgViewers, viewerMinutes, uniqueViewers } = ViewerSummarySchema.properties;
 
 export const AuctionOverviewSchema = Type.Object({
   id: ObjectIdSchema,
@@ -28,12 +29,12 @@ export const AuctionOverviewSchema = Type.Object({
   ownerId: Type.String(),
   enableViewerAnalytics: Type.Boolean(),
   createdAt: Type.String({ format: 'date-time' }),
-  snapshots: Type.Integer({ minimum: 0, description: 'Stored windows in the range' }),
-  peakViewers: viewers('Largest sample in the range (0 without snapshots)'),
-  peakAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'Start of the first window holding the peak' }),
-  avgViewers: Type.Number({ minimum: 0, maximum: MAX_VIEWER_COUNT, description: 'Mean of every sample in the range' }),
-  viewerMinutes: Type.Number({ minimum: 0, description: 'Σ samples × SAMPLE_INTERVAL_MS / 60,000 over the range' }),
-  uniqueViewers: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { description: 'Merged visitor sketches of the range; null when none' }),
+  snapshots,
+  peakViewers,
+  peakAt,
+  avgViewers,
+  viewerMinutes,
+  uniqueViewers,
   lastSnapshotAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'Start of the newest window in the range' }),
 });
 export type AuctionOverview = Type.Static<typeof AuctionOverviewSchema>;
