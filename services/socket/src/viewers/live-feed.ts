@@ -137,8 +137,6 @@ export class LiveFeed {
 
     const { directory, counts, slots, maxConnections, salt } = this.options;
     const auctionId = rawId.toLowerCase();
-    // Hashed now, while the salt of the day of the upgrade is the one in memory; the identity itself is not kept.
-    const visitor = identity === undefined ? -1 : (salt.visitorKey(auctionId, identity) ?? -1);
     if (this.closing) accept(refusal(CloseCode.goingAway, 'server shutting down'));
     else if (counts.connections >= maxConnections) {
       accept(this.refuse('at_capacity', CloseCode.tryAgainLater, 'server at capacity'));
@@ -146,10 +144,11 @@ export class LiveFeed {
       accept(this.refuse('malformed_id', CloseCode.malformedAuctionId, 'malformed auction id'));
     } else if (identity === undefined) {
       accept(this.refuse('malformed_viewer', CloseCode.malformedViewerId, 'malformed viewer id'));
-    } else if (slots.slotOf(auctionId) >= 0) {
-      accept(viewer(auctionId, visitor));
     } else {
-      const known = directory.cached(auctionId);
+      // Hashed only for a connection that may stay (a flood of refused ones costs no HMAC), and now,
+      // before any lookup, while the salt of the day of the upgrade is in memory; the identity itself is not kept.
+      const visitor = salt.visitorKey(auctionId, identity) ?? -1;
+      const known = slots.slotOf(auctionId) >= 0 || directory.cached(auctionId);
       if (known !== undefined) {
         accept(known ? viewer(auctionId, visitor) : this.refuse('unknown_auction', CloseCode.unknownAuction, 'unknown auction'));
       } else if (!directory.canAsk(auctionId)) {
