@@ -19,6 +19,10 @@ export interface ClusterGauges {
   };
   readonly delivery: { readonly isLeader: boolean; readonly windowsMarked: number; readonly recordsTrimmed: number };
   readonly lease: { readonly gains: number };
+  /** The visitor keys shared for the cluster's unique viewers. */
+  readonly visitors?: {
+    readonly stats: { readonly entriesPublished: number; readonly entriesReceived: number; readonly entriesLate: number; readonly entriesLost: number };
+  };
 }
 
 /**
@@ -76,6 +80,14 @@ export function createPrometheusRegistry(metrics: SocketMetrics, gauges: () => S
     counter('socket_cluster_leader_gains_total', 'Times this process became the leader (failovers and first elections)', () => lease.gains);
     counter('socket_cluster_windows_marked_total', 'Windows this process, as leader, marked delivered in Redis', () => delivery.windowsMarked);
     counter('socket_cluster_copies_trimmed_total', 'Snapshot copies dropped because the leader delivered their window', () => delivery.recordsTrimmed);
+    const { visitors } = cluster;
+    if (visitors !== undefined) {
+      const { stats } = visitors;
+      counter('socket_cluster_visitor_entries_published_total', 'Visitor keys this process shared with the others', () => stats.entriesPublished);
+      counter('socket_cluster_visitor_entries_received_total', "Other processes' visitor keys received", () => stats.entriesReceived);
+      counter('socket_cluster_visitor_entries_late_total', 'Visitor keys received after their window had closed here: not counted', () => stats.entriesLate);
+      counter('socket_cluster_visitor_entries_lost_total', 'Visitor keys not shared (Redis unavailable) or not kept (too many ahead): not counted by the others', () => stats.entriesLost);
+    }
   }
   return registry;
 }

@@ -155,7 +155,7 @@ export async function startSocketServer(config: SocketConfig, log: Logger): Prom
       outbox: outbox.size,
       dropped: outbox.dropped,
       outboxFileBytes: journal.bytes,
-    }), cluster),
+    }), cluster === undefined ? undefined : { ...cluster, ...(sharedVisitors === undefined ? {} : { visitors: sharedVisitors }) }),
     ready: () => client.reachable(),
     liveCount: (auctionId) => {
       const slot = slots.slotOf(auctionId);

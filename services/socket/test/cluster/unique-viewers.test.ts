@@ -68,6 +68,18 @@ describe('unique viewers over two socket processes sharing Redis', () => {
     expect(sent(leader)).toBeGreaterThan(0);
     expect(sent(follower)).toBe(0);
 
+    // What was shared shows in /metrics: the follower's visitor keys (A, B, C) reached the leader, none lost.
+    const counters = async (service: SocketProcess): Promise<number[]> => {
+      const text = await (await fetch(`http://127.0.0.1:${String(service.port)}/metrics`)).text();
+      return ['published', 'received', 'late', 'lost'].map((name) => Number(new RegExp(`^socket_cluster_visitor_entries_${name}_total (\\d+)$`, 'm').exec(text)?.[1]));
+    };
+    const [followerPublished, , followerLate, followerLost] = await counters(follower);
+    const [, leaderReceived, leaderLate, leaderLost] = await counters(leader);
+    expect(followerPublished).toBeGreaterThanOrEqual(3);
+    expect(leaderReceived).toBeGreaterThanOrEqual(3);
+    expect([followerLost, leaderLost]).toEqual([0, 0]);
+    expect([followerLate, leaderLate].every(Number.isInteger)).toBe(true); // exported; how many depends on timing
+
     // One salt of 32 bytes for the day, in Redis until a minute after the day ends.
     const key = `${PREFIX}salt:${new Date().toISOString().slice(0, 10)}`;
     expect(await stack.admin.getBuffer(key)).toHaveLength(32);
