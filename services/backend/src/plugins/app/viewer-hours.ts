@@ -23,7 +23,9 @@ import type { SnapshotDocument, ViewerAnalyticsRepository } from './viewer-analy
  *   FerretDB reads the whole collection for any query of them.
  * - Hours: an auction-hour's windows copied into one document keyed `<auction hex>:<hour start>`,
  *   written by the first read that needs a settled hour, and used while no mark of the hour is
- *   newer than the copy. Hours not settled yet are read from the snapshots by key.
+ *   newer than the copy. Hours not settled yet are read from the snapshots by key, each window once.
+ * - Figures: the hour's HourFigures, stored with its copy under the same key and trusted like it:
+ *   what the overview and heatmap read of a whole settled hour (small, read all in one query).
  *
  * Only inserts and whole-document replaces: FerretDB 1.x loses concurrent updates of one document
  * ($inc or $set from several clients at once: 200 concurrent $inc left 103), so no counter is kept.
@@ -193,7 +195,6 @@ interface CachedFigures {
   readonly copiedAt: number;
   readonly figures: HourFigures;
 }
-
 
 export interface ViewerHoursOptions {
   readonly windowMs: number;
@@ -393,6 +394,19 @@ function viewerHours(
   /** Whether a copy taken at `copiedAt` holds every window of the hour: taken after it settled and after its newest mark. */
   const trusted = ({ hour, lastMark }: WantedHour, copiedAt: number): boolean => settled(hour, copiedAt) && copiedAt > lastMark + CLOCK_SKEW_MS;
 
+  /** What this process holds of these hours that can be trusted, by key, and the hours it lacks. */
+  function inMemory<T extends { readonly copiedAt: number }>(held: ReadonlyMap<string, T>, wanted: readonly WantedHour[]): { found: Map<string, T>; missing: WantedHour[] } {
+    const found = new Map<string, T>();
+    const missing: WantedHour[] = [];
+    for (const wantedHour of wanted) {
+      const key = keyOf(wantedHour.hex, wantedHour.hour);
+      const cached = held.get(key);
+      if (cached !== undefined && trusted(wantedHour, cached.copiedAt)) found.set(key, cached);
+      else missing.push(wantedHour);
+    }
+    return { found, missing };
+  }
+
   /** The stored copies of these hours that can be trusted, by key. */
   async function storedCopies(wanted: readonly WantedHour[]): Promise<Map<string, CachedHour>> {
     const found = new Map<string, CachedHour>();
@@ -412,14 +426,8 @@ function viewerHours(
    * wrote instead of reading every snapshot again.
    */
   async function settledHours(closed: readonly WantedHour[]): Promise<Map<string, CachedHour>> {
-    const byKey = new Map<string, CachedHour>();
-    let rest: WantedHour[] = [];
-    for (const wantedHour of closed) {
-      const key = keyOf(wantedHour.hex, wantedHour.hour);
-      const cached = memory.get(key);
-      if (cached !== undefined && trusted(wantedHour, cached.copiedAt)) byKey.set(key, cached);
-      else rest.push(wantedHour);
-    }
+    const { found: byKey, missing } = inMemory(memory, closed);
+    let rest = missing;
     for (const [key, cached] of await storedCopies(rest)) byKey.set(key, cached);
     rest = rest.filter(({ hex, hour }) => !byKey.has(keyOf(hex, hour)));
     if (rest.length === 0) return byKey;
@@ -531,26 +539,21 @@ function viewerHours(
    * (read or made) and stored, for hours copied before figures were.
    */
   async function figuresFor(wanted: readonly WantedHour[]): Promise<Map<string, HourFigures>> {
-    const byKey = new Map<string, HourFigures>();
-    let rest: WantedHour[] = [];
-    for (const wantedHour of wanted) {
-      const key = keyOf(wantedHour.hex, wantedHour.hour);
-      const cached = figuresMemory.get(key);
-      if (cached !== undefined && trusted(wantedHour, cached.copiedAt)) byKey.set(key, cached.figures);
-      else rest.push(wantedHour);
-    }
+    const { found, missing } = inMemory(figuresMemory, wanted);
+    const byKey = new Map([...found].map(([key, { figures }]) => [key, figures]));
+    let rest = missing;
     for (const [key, figures] of await storedFigures(rest)) byKey.set(key, figures);
     rest = rest.filter(({ hex, hour }) => !byKey.has(keyOf(hex, hour)));
     if (rest.length === 0) return byKey;
-    const missing: [string, CachedHour][] = [];
+    const untaken: [string, CachedHour][] = [];
     for (const [key, copy] of await settledHours(rest)) {
       const cached = figuresMemory.get(key);
       // Copies made just now came with their figures; older ones get theirs here.
       if (cached !== undefined && cached.copiedAt === copy.copiedAt) byKey.set(key, cached.figures);
-      else missing.push([key, copy]);
+      else untaken.push([key, copy]);
     }
     const auctions = new Map(rest.map(({ hex, hour, auction }) => [keyOf(hex, hour), auction]));
-    for (const [key, figures] of await storeFigures(missing, (key) => auctions.get(key) as ObjectId)) byKey.set(key, figures);
+    for (const [key, figures] of await storeFigures(untaken, (key) => auctions.get(key) as ObjectId)) byKey.set(key, figures);
     return byKey;
   }
 
