@@ -207,7 +207,8 @@ export class RangeSummary {
  * (aligned to multiples of their length since the epoch, so two buckets merge into one), the
  * points so far merged into them. Merging: peak the largest, minimum the smallest, average
  * weighted by samples, viewerCount the last window's, samples summed, visitor sketches united.
- * The range's summary is taken in the same pass, from the windows themselves.
+ * The range's summary is taken in the same pass from the windows themselves, its visitors at the
+ * end from the points' sketches (which hold every window's).
  */
 export async function viewerSeries(windows: AsyncIterable<SeriesWindow>, options: SeriesOptions): Promise<ViewerSeries> {
   const { windowMs, maxPoints, sampleIntervalMs } = options;

@@ -48,10 +48,12 @@ export const COPY_AFTER_QUIET_MS = 3_000;
 const MARKS_FRESH_MS = 5_000;
 /** Marks read longer ago than this are read again before a read answers (another process's new hours are seen within this time). */
 const MARKS_STALE_MS = 60_000;
-/** Every mark is read again this often, in case one was inserted long after its time (`at`): a write held up that long. */
-const MARKS_FULL_READ_MS = 10 * 60_000;
-/** A newer read asks for the marks from this long before the previous read began: inserts that returned after it began, with their clock's skew. */
-const MARKS_OVERLAP_MS = 60_000;
+/**
+ * A newer read asks for the marks from this long before the previous read began: marks whose insert
+ * returned after it began, or was held up (a slow database) that long after their `at`, with the
+ * skew of their process's clock.
+ */
+const MARKS_OVERLAP_MS = 10 * 60_000;
 /**
  * A mark outlives the snapshots' retention by this much: the windows it stands for were stored
  * from its `at` until the hour settled (another mark comes for any later one).
@@ -233,9 +235,8 @@ function viewerHours(
   const openMemory = new Map<string, { readonly hour: number; readonly found: Map<number, SeriesWindow> }>();
   /** Every auction-hour marked, by key, with its newest mark's time. */
   const marked = new Map<string, WantedHour>();
-  /** When the last read of the marks began (this clock), and when the last one of them all did. */
+  /** When the last read of the marks began (this clock). */
   let marksReadAt = -Infinity;
-  let marksFullReadAt = -Infinity;
   let marksReading: Promise<void> | undefined;
   /** The copying under way (one at a time). */
   let copying: Promise<unknown> = Promise.resolve();
@@ -262,19 +263,15 @@ function viewerHours(
     else known.lastMark = Math.max(known.lastMark, at.getTime());
   }
 
-  /** Reads the marks inserted since the last read began (all of them at first, and every MARKS_FULL_READ_MS). */
+  /** Reads the marks inserted since the last read began (all of them the first time). */
   function readMarks(): Promise<void> {
     marksReading ??= (async () => {
       const startedAt = Date.now();
-      const full = startedAt - marksFullReadAt >= MARKS_FULL_READ_MS;
-      const since = full ? new Date(0) : new Date(marksReadAt - MARKS_OVERLAP_MS);
+      const since = new Date(Math.max(0, marksReadAt - MARKS_OVERLAP_MS));
       const found = await guard(() => marks.find({ at: { $gte: since } }, { projection: { _id: 0, auction: 1, hour: 1, at: 1 } }).toArray());
       for (const mark of found) addMark(mark);
       marksReadAt = startedAt;
-      if (full) {
-        marksFullReadAt = startedAt;
-        forgetExpired(startedAt);
-      }
+      forgetExpired(startedAt);
     })().finally(() => {
       marksReading = undefined;
     });
