@@ -143,7 +143,8 @@ export class ClusterCounts implements ViewerCountSource {
   private readonly toPublish: ChangedSlots;
   private readonly toVisit: ChangedSlots;
   private readonly peers = new Map<string, Peer>();
-  private readonly ids: AuctionIdIndex;
+  /** Auction ids on the wire → this process's slots (SharedVisitors reads the same index). */
+  readonly ids: AuctionIdIndex;
   private readonly writer: CountMessageWriter;
   private readonly reader = new CountMessageReader();
   /** Reused argument lists of the tick's HSET and HDEL. */

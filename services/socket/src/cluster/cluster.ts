@@ -116,6 +116,7 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
       shareVisitors: async ({ visitors, openWindow }) => {
         shared = new SharedVisitors({
           slots: options.slots,
+          ids: counts.ids,
           visitors,
           openWindow,
           windowMs: options.windowMs,

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { AuctionSlots } from '../auctions/auction-slots.js';
 import type { WindowVisitors } from '../visitors/window-visitors.js';
-import { AuctionIdIndex, RAW_ID_LENGTH, writeRawId } from './auction-ids.js';
+import { RAW_ID_LENGTH, writeRawId, type AuctionIdIndex } from './auction-ids.js';
 import { everyMark, type MarkTimer } from './wall-clock-marks.js';
 
 /**
@@ -24,6 +24,8 @@ export interface SharedVisitorsOptions {
   readonly subscriber: Redis;
   readonly prefix: string;
   readonly processId: string;
+  /** Auction ids on the wire → this process's slots: the cluster counts' index, shared. */
+  readonly ids: AuctionIdIndex;
   /** The broadcast interval: entries go out on its wall-clock marks. */
   readonly intervalMs: number;
   readonly log: (message: string) => void;
@@ -56,7 +58,6 @@ export class SharedVisitors {
   private readonly channel: string;
   private readonly channelBytes: Buffer;
   private readonly header: number;
-  private readonly ids: AuctionIdIndex;
   private pending: Buffer;
   private pendingEntries = 0;
   /** Received entries of a window this process has not opened yet (its sampler is a few ms behind). */
@@ -70,7 +71,6 @@ export class SharedVisitors {
     this.channel = `${options.prefix}visitors`;
     this.channelBytes = Buffer.from(this.channel);
     this.header = 1 + Buffer.byteLength(options.processId, 'latin1');
-    this.ids = new AuctionIdIndex(options.slots);
     this.pending = Buffer.allocUnsafe(this.header + ENTRY_LENGTH * 1024);
     this.pending[0] = this.header - 1;
     this.pending.write(options.processId, 1, 'latin1');
@@ -186,7 +186,7 @@ export class SharedVisitors {
         this.stats.entriesLate++;
         continue;
       }
-      const slot = this.ids.slotFor(message, at + 8);
+      const slot = this.options.ids.slotFor(message, at + 8);
       if (slot < 0) continue;
       const key = message.readUInt32LE(at + 8 + RAW_ID_LENGTH);
       if (open < 0 || window === open) visitors.addShared(slot, key);
