@@ -180,6 +180,17 @@ function decoded(window: SeriesWindow): SeriesWindow {
   return sketch === null ? window : { ...window, visitors: sketch };
 }
 
+/** The earliest and latest of these hours (at least one): a loop, as spreading 100,000 of them into Math.min overflows the stack. */
+export function hourSpan(hours: readonly number[]): { first: number; last: number } {
+  let first = Infinity;
+  let last = -Infinity;
+  for (const hour of hours) {
+    if (hour < first) first = hour;
+    if (hour > last) last = hour;
+  }
+  return { first, last };
+}
+
 async function collect(windows: AsyncIterable<SeriesWindow>): Promise<SeriesWindow[]> {
   const all: SeriesWindow[] = [];
   for await (const window of windows) all.push(window);
@@ -358,7 +369,7 @@ function viewerHours(
         }),
       );
     } else {
-      const first = Math.min(...wanted.map(({ hour }) => hour));
+      const { first } = hourSpan(wanted.map(({ hour }) => hour));
       for await (const window of snapshots.windowsSince(new Date(first))) {
         byKey.get(keyOf(window.auction.toHexString(), hourOf(window.timestamp.getTime())))?.push(window);
       }
@@ -441,8 +452,9 @@ function viewerHours(
 
   /** Copies the settled hours that late snapshots touched, a while after the last of them (a restore or an outage's backlog). */
   function copyLater(hoursTouched: readonly number[]): void {
-    const first = Math.min(...hoursTouched);
-    const last = Math.max(...hoursTouched) + HOUR_MS - 1;
+    const span = hourSpan(hoursTouched);
+    const first = span.first;
+    const last = span.last + HOUR_MS - 1;
     pending = pending === undefined ? { first, last } : { first: Math.min(pending.first, first), last: Math.max(pending.last, last) };
     clearTimeout(timer);
     timer = setTimeout(copyPending, COPY_AFTER_QUIET_MS);
@@ -505,11 +517,8 @@ function viewerHours(
   async function storedFigures(wanted: readonly WantedHour[]): Promise<Map<string, HourFigures>> {
     if (wanted.length === 0) return new Map();
     const byKey = new Map(wanted.map((wantedHour) => [keyOf(wantedHour.hex, wantedHour.hour), wantedHour]));
-    const hoursOf = wanted.map(({ hour }) => hour);
-    const filter =
-      wanted.length <= FIGURES_BY_KEY
-        ? { _id: { $in: [...byKey.keys()] } }
-        : { hour: { $gte: new Date(Math.min(...hoursOf)), $lte: new Date(Math.max(...hoursOf)) } };
+    const { first, last } = hourSpan(wanted.map(({ hour }) => hour));
+    const filter = wanted.length <= FIGURES_BY_KEY ? { _id: { $in: [...byKey.keys()] } } : { hour: { $gte: new Date(first), $lte: new Date(last) } };
     const found = new Map<string, HourFigures>();
     for (const document of await guard(() => figuresCollection.find(filter).toArray())) {
       const wantedHour = byKey.get(document._id);
