@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Binary, MongoServerError, type Collection, type ObjectId } from 'mongodb';
+import { Binary, MongoServerError, type Collection, type Filter, type ObjectId, type WithoutId } from 'mongodb';
 import type { FastifyBaseLogger } from 'fastify';
 import fp from 'fastify-plugin';
 import { VisitorSketch } from '@viewer-analytics/shared';
@@ -343,17 +343,7 @@ function viewerHours(
         q: [...figures.quarters],
       };
     });
-    try {
-      await guard(() =>
-        figuresCollection.bulkWrite(
-          documents.map((document) => ({ replaceOne: { filter: { _id: document._id }, replacement: document, upsert: true } })),
-          { ordered: false },
-        ),
-      );
-    } catch (error) {
-      // Two processes storing the same figures at once: the other's are as good.
-      if (!onlyDuplicateKeys(error)) throw error;
-    }
+    await replaceWhole(figuresCollection, documents);
     return new Map(taken.map(([key, cached]) => [key, rememberFigures(key, cached)]));
   }
 
@@ -382,21 +372,27 @@ function viewerHours(
       copiedAt: new Date(copiedAt),
       windows: (byKey.get(keyOf(hex, hour)) ?? []).map((window) => copy(window, hour)),
     }));
-    try {
-      await guard(() =>
-        hours.bulkWrite(
-          documents.map((document) => ({ replaceOne: { filter: { _id: document._id }, replacement: document, upsert: true } })),
-          { ordered: false },
-        ),
-      );
-    } catch (error) {
-      // Two reads copying the same hour at once: both upserted, one lost the insert; the other's copy is as good.
-      if (!onlyDuplicateKeys(error)) throw error;
-    }
+    await replaceWhole(hours, documents);
     const copied = documents.map(({ _id, hour, windows }) => [_id, remember(_id, { hour: hour.getTime(), copiedAt, windows: windows.map((window) => uncopy(window, hour.getTime())) })] as const);
     const auctions = new Map(wanted.map(({ hex, hour, auction }) => [keyOf(hex, hour), auction]));
     await storeFigures(copied, (key) => auctions.get(key) as ObjectId);
     return new Map(copied);
+  }
+
+  /** Stores these documents whole, replacing what their keys hold. */
+  async function replaceWhole<T extends { _id: string }>(collection: Collection<T>, documents: readonly T[]): Promise<void> {
+    try {
+      await guard(() =>
+        collection.bulkWrite(
+          // The driver's filter type cannot see that T's _id is a string.
+          documents.map((document) => ({ replaceOne: { filter: { _id: document._id } as Filter<T>, replacement: document as WithoutId<T>, upsert: true } })),
+          { ordered: false },
+        ),
+      );
+    } catch (error) {
+      // Two processes writing the same key at once: both upserted, one lost the insert; the other's document is as good.
+      if (!onlyDuplicateKeys(error)) throw error;
+    }
   }
 
   /** Whether a copy taken at `copiedAt` holds every window of the hour: taken after it settled and after its newest mark. */
