@@ -2,7 +2,7 @@ import { mkdir, open, readFile, rename, unlink, type FileHandle } from 'node:fs/
 import { basename, dirname } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { AUCTION_ID_LENGTH } from '../auctions/auction-slots.js';
-import type { SnapshotOutbox } from './snapshot-outbox.js';
+import type { SketchSource, SnapshotOutbox } from './snapshot-outbox.js';
 
 const FILE_MAGIC = 0x56414f42; // "VAOB"
 /** Version 3: records carry their window's unique visitors and visitor sketch (variable length). */
@@ -281,41 +281,34 @@ function readVisitorRecords(source: Buffer, offset: number, bytes: number, count
   let at = offset;
   for (let i = 0; i < count; i++) {
     if (end - at < RECORD_HEAD_BYTES) return false;
-    const values = at + AUCTION_ID_LENGTH;
     const sketchLength = source.readUInt16LE(at + FIXED_RECORD_BYTES + 4);
     const next = at + RECORD_HEAD_BYTES + sketchLength;
     if (next > end) return false;
-    outbox.append(
-      source,
-      at,
-      source.readDoubleLE(values),
-      source.readInt32LE(values + 16),
-      source.readDoubleLE(values + 8),
-      source.readInt32LE(values + 20),
-      source.readInt32LE(values + 24),
-      source.readUInt8(values + 28),
-      source.readInt32LE(at + FIXED_RECORD_BYTES),
-      sketchLength === 0 ? null : sketch.at(next - sketchLength, sketchLength),
-    );
+    appendRecord(source, at, outbox, source.readInt32LE(at + FIXED_RECORD_BYTES), sketchLength === 0 ? null : sketch.at(next - sketchLength, sketchLength));
     at = next;
   }
   return at === end;
 }
 
 function readRecords(source: Buffer, offset: number, count: number, outbox: SnapshotOutbox): void {
-  for (let i = 0, at = offset; i < count; i++, at += FIXED_RECORD_BYTES) {
-    const values = at + AUCTION_ID_LENGTH;
-    outbox.append(
-      source,
-      at,
-      source.readDoubleLE(values),
-      source.readInt32LE(values + 16),
-      source.readDoubleLE(values + 8),
-      source.readInt32LE(values + 20),
-      source.readInt32LE(values + 24),
-      source.readUInt8(values + 28),
-    );
-  }
+  for (let i = 0, at = offset; i < count; i++, at += FIXED_RECORD_BYTES) appendRecord(source, at, outbox);
+}
+
+/** Appends the record at `at`: its fixed fields, laid out alike in every version, and what version 3 adds after them. */
+function appendRecord(source: Buffer, at: number, outbox: SnapshotOutbox, uniques?: number, sketch?: SketchSource | null): void {
+  const values = at + AUCTION_ID_LENGTH;
+  outbox.append(
+    source,
+    at,
+    source.readDoubleLE(values),
+    source.readInt32LE(values + 16),
+    source.readDoubleLE(values + 8),
+    source.readInt32LE(values + 20),
+    source.readInt32LE(values + 24),
+    source.readUInt8(values + 28),
+    uniques,
+    sketch,
+  );
 }
 
 class CorruptJournal extends Error {}
