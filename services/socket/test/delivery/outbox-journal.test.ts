@@ -11,6 +11,17 @@ import { SnapshotOutbox, UNKNOWN_UNIQUES } from '../../src/delivery/snapshot-out
 const WINDOW = 60_000;
 const newOutbox = (): SnapshotOutbox => new SnapshotOutbox({ maxRecords: 100_000, maxAgeMs: Number.POSITIVE_INFINITY });
 const id = (n: number): Uint8Array => Buffer.from(n.toString(16).padStart(24, '0'));
+
+/** A record as the earlier file versions (1 and 2) wrote it, 53 bytes at `at`: auction n, window 4, last 3, sum 36, peak 4, min 2, 12 samples. */
+function writeOlderRecord(body: Buffer, at: number, n: number): void {
+  body.set(id(n), at);
+  body.writeDoubleLE(4 * WINDOW, at + 24);
+  body.writeDoubleLE(36, at + 32);
+  body.writeInt32LE(3, at + 40);
+  body.writeInt32LE(4, at + 44);
+  body.writeInt32LE(2, at + 48);
+  body.writeUInt8(12, at + 52);
+}
 /** One window's records: auctions from..to-1, each with values derived from its number. */
 const fillWindow = (outbox: SnapshotOutbox, window: number, from: number, to: number): void => {
   for (let n = from; n < to; n++) outbox.append(id(n), 0, window * WINDOW, n % 7, (n % 7) * 12 + 0.5, (n % 7) + 1, n % 7, 12);
@@ -165,16 +176,7 @@ describe('OutboxJournal', () => {
     body.writeUInt32LE(0x56414f46, 20);
     body.writeUInt32LE(records2, 24);
     body.writeDoubleLE(6 * WINDOW, 28);
-    for (let i = 0; i < records2; i++) {
-      const at = 40 + i * 53;
-      body.set(id(i + 1), at);
-      body.writeDoubleLE(4 * WINDOW, at + 24);
-      body.writeDoubleLE(36, at + 32);
-      body.writeInt32LE(3, at + 40);
-      body.writeInt32LE(4, at + 44);
-      body.writeInt32LE(2, at + 48);
-      body.writeUInt8(12, at + 52);
-    }
+    for (let i = 0; i < records2; i++) writeOlderRecord(body, 40 + i * 53, i + 1);
     body.writeUInt32LE(crc32(body.subarray(40), crc32(body.subarray(24, 36))), 36);
     writeFileSync(path, body);
     const again = await reopen(path);
@@ -195,16 +197,7 @@ describe('OutboxJournal', () => {
     body.writeUInt32LE(1, 4);
     body.writeDoubleLE(5 * WINDOW, 8);
     body.writeUInt32LE(2, 16);
-    for (let i = 0; i < 2; i++) {
-      const at = 24 + i * 53;
-      body.set(id(i + 1), at);
-      body.writeDoubleLE(4 * WINDOW, at + 24);
-      body.writeDoubleLE(36, at + 32);
-      body.writeInt32LE(3, at + 40);
-      body.writeInt32LE(4, at + 44);
-      body.writeInt32LE(2, at + 48);
-      body.writeUInt8(12, at + 52);
-    }
+    for (let i = 0; i < 2; i++) writeOlderRecord(body, 24 + i * 53, i + 1);
     writeFileSync(path, body);
     const again = await reopen(path);
     expect(again.lastClosedWindow).toBe(5 * WINDOW);
