@@ -1,21 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { mix32 } from '@viewer-analytics/testkit';
 import { VISITOR_SKETCH_MAX_BYTES, VisitorSketch } from '../src/visitor-sketch.js';
 
-/** murmur3's 32-bit finalizer: a bijection on uint32, so distinct inputs give distinct, well-mixed hashes. */
-function mix(value: number): number {
-  let h = value >>> 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
-/** A sketch of the distinct hashes mix(start) .. mix(start + count - 1). */
+/** A sketch of the distinct hashes mix32(start) .. mix32(start + count - 1). */
 function sketchOf(start: number, count: number): VisitorSketch {
   const sketch = new VisitorSketch();
-  for (let i = start; i < start + count; i++) sketch.add(mix(i));
+  for (let i = start; i < start + count; i++) sketch.add(mix32(i));
   return sketch;
 }
 
@@ -34,8 +24,8 @@ describe('VisitorSketch', () => {
     expect(sketch.add(0)).toBe(true);
     expect(sketch.add(0xffffffff)).toBe(true);
     expect(sketch.estimate()).toBe(3);
-    for (let i = 0; i < VisitorSketch.EXACT_LIMIT; i++) sketch.add(mix(i + 100));
-    for (let i = 0; i < VisitorSketch.EXACT_LIMIT; i++) sketch.add(mix(i + 100));
+    for (let i = 0; i < VisitorSketch.EXACT_LIMIT; i++) sketch.add(mix32(i + 100));
+    for (let i = 0; i < VisitorSketch.EXACT_LIMIT; i++) sketch.add(mix32(i + 100));
     // 3 + EXACT_LIMIT distinct hashes: past the exact range, so the estimate is within the error bar.
     expect(sketch.isExact()).toBe(false);
     expect(Math.abs(sketch.estimate() / (VisitorSketch.EXACT_LIMIT + 3) - 1)).toBeLessThan(ERROR_BAR);
@@ -144,7 +134,7 @@ describe('VisitorSketch', () => {
     sketch.add(2);
     expect(sketch.toBytes()).toEqual(Uint8Array.of(1, 0, 0, 0, 1, 0, 0, 0, 2));
     sketch.clear();
-    for (let i = 0; i < 5_000; i++) sketch.add(mix(i));
+    for (let i = 0; i < 5_000; i++) sketch.add(mix32(i));
     expect(sketch.toBytes()).toEqual(sketchOf(0, 5_000).toBytes());
   });
 });

@@ -5,6 +5,8 @@
  * heatmap and the chart something to show: auctions start mostly in the evening and at weekends,
  * an audience warms up, builds towards the close, peaks just before it and drops off after it.
  */
+import { mix32 } from '@viewer-analytics/testkit';
+
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
@@ -40,17 +42,6 @@ export interface AudienceWindow {
   readonly peakViewers: number;
   readonly minViewers: number;
   readonly sampleCount: number;
-}
-
-/** Murmur3's 32-bit finaliser over two words: a well-mixed uint32. */
-export function mix32(a: number, b: number): number {
-  let h = (a ^ Math.imul(b, 0x9e3779b9)) >>> 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }
 
 /** A seeded uniform generator in [0, 1) (mulberry32). */

@@ -7,6 +7,7 @@ import { stopChild } from './child-process.js';
 export { dockerEngineAnswers, exitCode, isAlive, stopChild } from './child-process.js';
 export { configurationGaps } from './env-example.js';
 export { buildGoBinary } from './go-build.js';
+export { mix32 } from './hash.js';
 
 /** A TCP port free on loopback right now. */
 export function freePort(): Promise<number> {

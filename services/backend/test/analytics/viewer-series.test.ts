@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { VisitorSketch } from '@viewer-analytics/shared';
+import { mix32 } from '@viewer-analytics/testkit';
 import { RangeSummary, viewerSeries, windowSketch, type SeriesWindow } from '../../src/analytics/viewer-series.js';
 
 const MINUTE = 60_000;
@@ -14,14 +15,6 @@ async function* stream(windows: readonly SeriesWindow[]): AsyncIterable<SeriesWi
 
 /** Samples every 5 s, 12 to the window: a sample of n viewers is n × 5/60 viewer-minutes. */
 const series = (windows: readonly SeriesWindow[], maxPoints: number) => viewerSeries(stream(windows), { windowMs: MINUTE, maxPoints, sampleIntervalMs: 5_000 });
-
-/** MurmurHash3's finaliser: well-spread uint32 hashes of consecutive integers, like the socket server's keys. */
-function mix(value: number): number {
-  let h = value >>> 0;
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
-}
 
 /** A window's sketch of these visitor hashes, as stored. */
 const visitors = (...hashes: number[]): Uint8Array => {
@@ -133,7 +126,7 @@ describe('the viewer series', () => {
         peakViewers: 20 + ((i * 13) % 9),
         minViewers: (i * 7) % 5,
         sampleCount: 1 + (i % 12),
-        ...(i % 5 === 0 ? {} : { visitors: visitors(...Array.from({ length: 30 }, (_, v) => mix(i * 3 + v))) }),
+        ...(i % 5 === 0 ? {} : { visitors: visitors(...Array.from({ length: 30 }, (_, v) => mix32(i * 3 + v))) }),
       }),
     );
     const options = { windowMs: MINUTE, sampleIntervalMs: 5_000 };
@@ -169,7 +162,7 @@ describe('the viewer series', () => {
     // 40 windows of 2,000 visitors each, half of them shared with the window before: 41,000 distinct.
     const windows = Array.from({ length: 40 }, (_, w) => {
       const sketch = new VisitorSketch();
-      for (let i = 0; i < 2_000; i++) sketch.add(mix(w * 1_000 + i + 1));
+      for (let i = 0; i < 2_000; i++) sketch.add(mix32(w * 1_000 + i + 1));
       return window(w, { visitors: sketch.toBytes() });
     });
     const { summary } = await series(windows, 10);
