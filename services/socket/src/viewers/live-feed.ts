@@ -314,6 +314,9 @@ export class LiveFeed {
 
   // Never send here: the socket is already closed.
   private readonly close = (ws: WebSocket<ViewerData>): void => {
+    // A refused connection that closed while its upgrade was being flushed (the peer went away at
+    // the end of our cork): its deferred end would touch a closed socket, which throws.
+    if (ws === this.endAfterCork) this.endAfterCork = undefined;
     const data = ws.getUserData();
     if (data.slot < 0) return;
     this.options.counts.leave(data.slot);
