@@ -88,7 +88,8 @@ export const ViewerAnalyticsSchema = Type.Object({
   }),
   bucketMs: Type.Integer({
     minimum: 1,
-    description: 'Time one point covers: the window length (SAMPLE_INTERVAL_MS × SAMPLES_PER_SNAPSHOT) unless downsampled, else the window times a power of two; buckets start at multiples of it since the epoch',
+    description: 'Time one point covers: the window length (SAMPLE_INTERVAL_MS × SAMPLES_PER_SNAPSHOT) unless downsampled, else the shortest that leaves at most ' +
+      `${String(MAX_VIEWER_POINTS)} points of: the window times 2, 5, 10, 20… below 15 minutes, then 15 minutes times a power of two; buckets start at multiples of it since the epoch`,
   }),
   snapshots: Type.Array(ViewerPointSchema, { maxItems: MAX_VIEWER_POINTS, description: 'Oldest first' }),
   summary: ViewerSummarySchema,

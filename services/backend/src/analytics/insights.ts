@@ -1,6 +1,6 @@
 import { HEATMAP_CELLS, type AuctionOverview, type HeatmapCell } from '@viewer-analytics/shared';
-import { HOUR_QUARTERS, QUARTER_FIGURES, QUARTER_MS, quarterStart, type HourSlice } from './hour-figures.js';
-import { round4, type RangeSummary, type SeriesWindow } from './viewer-series.js';
+import { HOUR_QUARTERS, QUARTER_FIGURES, QUARTER_MS, Q_SAMPLES, Q_WEIGHTED, Q_WINDOWS, quarterStart, type HourSlice } from './hour-figures.js';
+import { round4, type RangeSummary, type SeriesWindow } from './range-summary.js';
 
 /** What the overview shows of an auction besides its figures. */
 export interface OverviewAuction {
@@ -90,8 +90,8 @@ export class HeatmapGrid {
   private addQuarters(hour: number, quarters: Float64Array): void {
     for (let quarter = 0; quarter < HOUR_QUARTERS; quarter++) {
       const at = quarter * QUARTER_FIGURES;
-      const windows = quarters[at + 2] ?? 0;
-      if (windows > 0) this.addAt(quarterStart(hour, quarter), quarters[at] ?? 0, quarters[at + 1] ?? 0, windows);
+      const windows = quarters[at + Q_WINDOWS] ?? 0;
+      if (windows > 0) this.addAt(quarterStart(hour, quarter), quarters[at + Q_WEIGHTED] ?? 0, quarters[at + Q_SAMPLES] ?? 0, windows);
     }
   }
 

@@ -1,5 +1,5 @@
 import { VIEWER_CSV_COLUMNS } from '@viewer-analytics/shared';
-import { viewerMinutes, windowSketch, type SeriesWindow } from './viewer-series.js';
+import { viewerMinutes, windowSketch, type SeriesWindow } from './range-summary.js';
 
 /** Rows per chunk written to the socket: fewer, larger writes than one per window. */
 const ROWS_PER_CHUNK = 500;

@@ -1,37 +1,14 @@
 import { VisitorSketch, type ViewerPoint, type ViewerSummary } from '@viewer-analytics/shared';
-
-/** What a stored window contributes to the series. */
-export interface SeriesWindow {
-  readonly timestamp: Date;
-  readonly viewerCount: number;
-  readonly avgViewers: number;
-  readonly peakViewers: number;
-  readonly minViewers: number;
-  readonly sampleCount: number;
-  /** The window's distinct visitors (older snapshots have none). */
-  readonly uniqueViewers?: number;
-  /**
-   * The window's VisitorSketch, what ranges merge into their uniques: serialized as stored, or
-   * decoded where windows are kept in memory (then shared: never merged into).
-   */
-  readonly visitors?: { value(): Uint8Array } | Uint8Array | VisitorSketch;
-}
+import { HOUR_QUARTERS, QUARTER_FIGURES, QUARTER_MS, Q_LAST_COUNT, Q_MIN, Q_PEAK, Q_SAMPLES, Q_WEIGHTED, type HourSlice } from './hour-figures.js';
+import { RangeSummary, round4, union, viewerMinutes, windowSketch, type SeriesOptions } from './range-summary.js';
 
 export interface ViewerSeries {
-  /** Time one point covers: the window, or the window times a power of two; points start at multiples of it since the epoch. */
+  /** Time one point covers: the window, or a longer step of bucketLadder; points start at multiples of it since the epoch. */
   readonly bucketMs: number;
   readonly downsampled: boolean;
   readonly points: ViewerPoint[];
   /** Over every window of the range, not the points. */
   readonly summary: ViewerSummary;
-}
-
-export interface SeriesOptions {
-  /** The snapshot window: the finest resolution of the series. */
-  readonly windowMs: number;
-  readonly maxPoints: number;
-  /** One sample counts its viewers for this long: what turns samples into viewer-minutes. */
-  readonly sampleIntervalMs: number;
 }
 
 interface Bucket {
@@ -46,26 +23,6 @@ interface Bucket {
   visitors: VisitorSketch | null;
 }
 
-/** The window's visitor sketch, if it has one: read-only, as it may be the window's own. */
-export function windowSketch(window: Pick<SeriesWindow, 'visitors'>): VisitorSketch | null {
-  const { visitors } = window;
-  if (visitors === undefined) return null;
-  if (visitors instanceof VisitorSketch) return visitors;
-  return VisitorSketch.fromBytes(visitors instanceof Uint8Array ? visitors : visitors.value());
-}
-
-/** `into` ∪ `from`, either of them possibly absent. */
-function union(into: VisitorSketch | null, from: VisitorSketch | null): VisitorSketch | null {
-  if (from === null) return into;
-  if (into === null) {
-    const copy = new VisitorSketch();
-    copy.merge(from);
-    return copy;
-  }
-  into.merge(from);
-  return into;
-}
-
 function merge(into: Bucket, from: Omit<Bucket, 'start' | 'timestamp'>): void {
   into.viewerCount = from.viewerCount; // the later one: windows come oldest first
   into.weightedSum += from.weightedSum;
@@ -75,172 +32,122 @@ function merge(into: Bucket, from: Omit<Bucket, 'start' | 'timestamp'>): void {
   into.visitors = union(into.visitors, from.visitors);
 }
 
-/** Averages travel with four decimals, like the snapshots the socket server sends. */
-export const round4 = (value: number): number => Math.round(value * 10_000) / 10_000;
+/** `factor`'s successor in 1, 2, 5, 10, 20, 50, …: the round multiples people read off a time axis. */
+const nextRoundFactor = (factor: number): number => (String(factor).startsWith('2') ? factor * 2.5 : factor * 2);
 
-/** Watch time of `samples` samples: each sample counts its viewers for one sample interval. */
-export const viewerMinutes = (weightedSum: number, sampleIntervalMs: number): number => round4((weightedSum * sampleIntervalMs) / 60_000);
-
-/** A RangeSummary's running figures as plain values (times in ms since the epoch, the sketch as its bytes). */
-export interface RangeState {
-  readonly count: number;
-  readonly peakViewers: number;
-  readonly peakAt: number | null;
-  readonly minViewers: number;
-  readonly weightedSum: number;
-  readonly samples: number;
-  readonly first: number | null;
-  readonly last: number | null;
-  readonly visitors: Uint8Array | null;
+/**
+ * The bucket lengths a series may take, shortest first: the window; its 2, 5, 10, 20… multiples
+ * shorter than a quarter hour; then a quarter hour, doubling. From a quarter hour up a bucket is
+ * whole quarter hours, which a settled hour's figures hold, so long charts need no windows.
+ */
+export function* bucketLadder(windowMs: number): Generator<number, never> {
+  yield windowMs;
+  for (let factor = 2; windowMs * factor < QUARTER_MS; factor = nextRoundFactor(factor)) yield windowMs * factor;
+  for (let bucket = QUARTER_MS; ; bucket *= 2) if (bucket > windowMs) yield bucket;
 }
 
-/** Running figures of a whole range, window by window (oldest first). */
-export class RangeSummary {
-  private count = 0;
-  private peakViewers = 0;
-  private peakAt: Date | null = null;
-  private minViewers = Infinity;
-  private weightedSum = 0;
-  private samples = 0;
-  private first: Date | null = null;
-  private last: Date | null = null;
-  private visitors: VisitorSketch | null = null;
-
-  constructor(private readonly options: Pick<SeriesOptions, 'windowMs' | 'sampleIntervalMs'>) {}
-
-  /** A summary as stored: see state(). */
-  static fromState(options: Pick<SeriesOptions, 'windowMs' | 'sampleIntervalMs'>, state: RangeState): RangeSummary {
-    const summary = new RangeSummary(options);
-    summary.count = state.count;
-    summary.peakViewers = state.peakViewers;
-    summary.peakAt = state.peakAt === null ? null : new Date(state.peakAt);
-    summary.minViewers = state.count === 0 ? Infinity : state.minViewers;
-    summary.weightedSum = state.weightedSum;
-    summary.samples = state.samples;
-    summary.first = state.first === null ? null : new Date(state.first);
-    summary.last = state.last === null ? null : new Date(state.last);
-    summary.visitors = state.visitors === null ? null : VisitorSketch.fromBytes(state.visitors);
-    return summary;
+/** The starts of every window the slices hold, oldest first. */
+function windowStarts(slices: readonly HourSlice[], windowMs: number): number[] {
+  const starts: number[] = [];
+  for (const slice of slices) {
+    if ('figures' in slice) slice.figures.forEachStart(slice.hour, windowMs, (start) => starts.push(start));
+    else for (const window of slice.windows) starts.push(window.timestamp.getTime());
   }
+  return starts;
+}
 
-  /** The running figures as plain values, for storing; fromState() gives the same summary back. */
-  state(): RangeState {
-    return {
-      count: this.count,
-      peakViewers: this.peakViewers,
-      peakAt: this.peakAt?.getTime() ?? null,
-      minViewers: this.count === 0 ? 0 : this.minViewers,
-      weightedSum: this.weightedSum,
-      samples: this.samples,
-      first: this.first?.getTime() ?? null,
-      last: this.last?.getTime() ?? null,
-      visitors: this.visitors?.toBytes() ?? null,
-    };
-  }
-
-  /** Windows added so far. */
-  get snapshots(): number {
-    return this.count;
-  }
-
-  /** Start of the newest window added. */
-  get lastAt(): Date | null {
-    return this.last;
-  }
-
-  add(window: SeriesWindow, sketch: VisitorSketch | null): void {
-    this.count += 1;
-    // Strictly larger: the first window holding the peak keeps it.
-    if (this.peakAt === null || window.peakViewers > this.peakViewers) {
-      this.peakViewers = window.peakViewers;
-      this.peakAt = window.timestamp;
+/** Buckets of `bucketMs` these starts (oldest first) fall in. */
+function bucketsHolding(starts: readonly number[], bucketMs: number): number {
+  let count = 0;
+  let last = NaN;
+  for (const start of starts) {
+    const bucket = Math.floor(start / bucketMs);
+    if (bucket !== last) {
+      count += 1;
+      last = bucket;
     }
-    this.minViewers = Math.min(this.minViewers, window.minViewers);
-    this.weightedSum += window.avgViewers * window.sampleCount;
-    this.samples += window.sampleCount;
-    this.first ??= window.timestamp;
-    this.last = window.timestamp;
-    this.visitors = union(this.visitors, sketch);
   }
+  return count;
+}
 
-  /** Adds visitors whose windows were added without their sketch (the union is the same in any order). */
-  addVisitors(sketch: VisitorSketch | null): void {
-    this.visitors = union(this.visitors, sketch);
-  }
+/** The shortest bucket of bucketLadder that leaves at most maxPoints points: one per window while they fit. */
+export function seriesBucket(slices: readonly HourSlice[], { windowMs, maxPoints }: Pick<SeriesOptions, 'windowMs' | 'maxPoints'>): number {
+  const starts = windowStarts(slices, windowMs);
+  for (const bucketMs of bucketLadder(windowMs)) if (bucketsHolding(starts, bucketMs) <= maxPoints) return bucketMs;
+  throw new Error('unreachable: the ladder grows without end');
+}
 
-  /** Adds the figures of windows that all start after this summary's: the same result as adding them one by one. */
-  addLater(later: RangeSummary): void {
-    if (later.count === 0) return;
-    this.count += later.count;
-    if (this.peakAt === null || later.peakViewers > this.peakViewers) {
-      this.peakViewers = later.peakViewers;
-      this.peakAt = later.peakAt;
-    }
-    this.minViewers = Math.min(this.minViewers, later.minViewers);
-    this.weightedSum += later.weightedSum;
-    this.samples += later.samples;
-    this.first ??= later.first;
-    this.last = later.last;
-    this.visitors = union(this.visitors, later.visitors);
-  }
-
-  result(): ViewerSummary {
-    const minutes = viewerMinutes(this.weightedSum, this.options.sampleIntervalMs);
-    const uniqueViewers = this.visitors?.estimate() ?? null;
-    return {
-      snapshots: this.count,
-      peakViewers: this.peakViewers,
-      peakAt: this.peakAt?.toISOString() ?? null,
-      avgViewers: this.samples === 0 ? 0 : round4(this.weightedSum / this.samples),
-      minViewers: this.count === 0 ? 0 : this.minViewers,
-      durationMs: this.first === null || this.last === null ? 0 : this.last.getTime() + this.options.windowMs - this.first.getTime(),
-      viewerMinutes: minutes,
-      uniqueViewers,
-      avgWatchMinutes: uniqueViewers === null || uniqueViewers === 0 ? null : round4(minutes / uniqueViewers),
-    };
-  }
+/** Whether viewerSeries needs these hours as windows: some come as figures, and the series' buckets are shorter than whole quarter hours. */
+export function seriesNeedsWindows(slices: readonly HourSlice[], options: Pick<SeriesOptions, 'windowMs' | 'maxPoints'>): boolean {
+  return slices.some((slice) => 'figures' in slice) && seriesBucket(slices, options) % QUARTER_MS !== 0;
 }
 
 /**
- * Folds windows (oldest first) into at most `maxPoints` points without holding more than that,
- * in one pass: one point per window while they fit; whenever they do not, buckets twice as long
- * (aligned to multiples of their length since the epoch, so two buckets merge into one), the
- * points so far merged into them. Merging: peak the largest, minimum the smallest, average
- * weighted by samples, viewerCount the last window's, samples summed, visitor sketches united.
- * The range's summary is taken in the same pass from the windows themselves, its visitors at the
- * end from the points' sketches (which hold every window's).
+ * An auction's slices (oldest first) as at most `maxPoints` points: one per window while they fit;
+ * else buckets of the shortest step of bucketLadder that fits, aligned to multiples of their length
+ * since the epoch. Merging: peak the largest, minimum the smallest, average weighted by samples,
+ * viewerCount the last window's, samples summed, visitor sketches united; an hour's figures merge
+ * quarter by quarter, the same as its windows would. The range's summary is taken from every window
+ * (or hour's summary), its visitors at the end from the points' sketches, which hold every window's.
  */
-export async function viewerSeries(windows: AsyncIterable<SeriesWindow>, options: SeriesOptions): Promise<ViewerSeries> {
-  const { windowMs, maxPoints, sampleIntervalMs } = options;
-  let bucketMs = windowMs;
+export function viewerSeries(slices: readonly HourSlice[], options: SeriesOptions): ViewerSeries {
+  const { windowMs, sampleIntervalMs } = options;
+  const bucketMs = seriesBucket(slices, options);
+  if (bucketMs % QUARTER_MS !== 0 && slices.some((slice) => 'figures' in slice)) {
+    throw new Error(`buckets of ${String(bucketMs)} ms are not whole quarter hours: the series needs these hours' windows`);
+  }
   const buckets: Bucket[] = [];
   const summary = new RangeSummary(options);
 
-  /** `owned`: the bucket's sketch is its own (a bucket already merged), not a window's to copy before merging into it. */
-  const add = (bucket: Bucket, owned: boolean): void => {
-    const start = Math.floor(bucket.timestamp.getTime() / bucketMs);
+  /** `owned`: `visitors` is nobody else's (decoded just now), so the bucket may keep it rather than a copy. */
+  const add = (entry: Omit<Bucket, 'start'>, owned: boolean): void => {
+    const start = Math.floor(entry.timestamp.getTime() / bucketMs);
     const last = buckets.at(-1);
-    if (last !== undefined && last.start === start) merge(last, bucket);
-    else buckets.push({ ...bucket, start, visitors: owned ? bucket.visitors : union(null, bucket.visitors) });
+    if (last !== undefined && last.start === start) merge(last, entry);
+    else buckets.push({ ...entry, start, visitors: owned ? entry.visitors : union(null, entry.visitors) });
   };
 
-  for await (const window of windows) {
-    const sketch = windowSketch(window);
-    // The range's visitors are the union of the buckets' at the end: one merge per point, not per window.
-    summary.add(window, null);
-    add({
-      start: 0,
-      timestamp: window.timestamp,
-      viewerCount: window.viewerCount,
-      weightedSum: window.avgViewers * window.sampleCount,
-      peakViewers: window.peakViewers,
-      minViewers: window.minViewers,
-      sampleCount: window.sampleCount,
-      visitors: sketch,
-    }, !(window.visitors instanceof VisitorSketch)); // decoded from bytes just now: nobody else's
-    while (buckets.length > maxPoints) {
-      bucketMs *= 2;
-      for (const bucket of buckets.splice(0)) add(bucket, true);
+  for (const slice of slices) {
+    if ('figures' in slice) {
+      const { figures, hour } = slice;
+      summary.addLater(figures.summary);
+      let previous = -1;
+      figures.forEachStart(hour, windowMs, (start) => {
+        const quarter = Math.min(HOUR_QUARTERS - 1, Math.floor((start - hour) / QUARTER_MS));
+        if (quarter === previous) return;
+        previous = quarter;
+        const at = quarter * QUARTER_FIGURES;
+        const { quarters } = figures;
+        add(
+          {
+            timestamp: new Date(start),
+            viewerCount: quarters[at + Q_LAST_COUNT] ?? 0,
+            weightedSum: quarters[at + Q_WEIGHTED] ?? 0,
+            peakViewers: quarters[at + Q_PEAK] ?? 0,
+            minViewers: quarters[at + Q_MIN] ?? 0,
+            sampleCount: quarters[at + Q_SAMPLES] ?? 0,
+            visitors: figures.visitors[quarter] ?? null,
+          },
+          false,
+        );
+      });
+      continue;
+    }
+    for (const window of slice.windows) {
+      // The range's visitors are the union of the buckets' at the end: one merge per point, not per window.
+      summary.add(window, null);
+      add(
+        {
+          timestamp: window.timestamp,
+          viewerCount: window.viewerCount,
+          weightedSum: window.avgViewers * window.sampleCount,
+          peakViewers: window.peakViewers,
+          minViewers: window.minViewers,
+          sampleCount: window.sampleCount,
+          visitors: windowSketch(window),
+        },
+        !(window.visitors instanceof VisitorSketch),
+      );
     }
   }
 

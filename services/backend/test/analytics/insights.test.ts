@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HEATMAP_CELLS } from '@viewer-analytics/shared';
 import { HeatmapGrid, isTimeZone } from '../../src/analytics/insights.js';
-import type { SeriesWindow } from '../../src/analytics/viewer-series.js';
+import type { SeriesWindow } from '../../src/analytics/range-summary.js';
 
 const window = (iso: string, avgViewers: number, sampleCount = 12): SeriesWindow => ({
   timestamp: new Date(iso),

@@ -3,7 +3,7 @@ import fp from 'fastify-plugin';
 import { onlyDuplicateKeys } from '../../database-errors.js';
 import { createRetentionIndex, purgeInChunks, type RetentionIndex } from '../../database-retention.js';
 import type { DatabaseAvailability } from './database-availability.js';
-import type { SeriesWindow } from '../../analytics/viewer-series.js';
+import type { SeriesWindow } from '../../analytics/range-summary.js';
 import { snapshotKey, VIEWER_ANALYTICS_COLLECTION, type SnapshotDocument } from '@viewer-analytics/shared';
 
 export type { SnapshotDocument };

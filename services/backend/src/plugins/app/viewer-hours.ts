@@ -3,8 +3,8 @@ import { Binary, MongoServerError, type Collection, type Filter, type ObjectId, 
 import type { FastifyBaseLogger } from 'fastify';
 import fp from 'fastify-plugin';
 import { VisitorSketch } from '@viewer-analytics/shared';
-import { HourFigures, type HourSlice } from '../../analytics/hour-figures.js';
-import { RangeSummary, windowSketch, type SeriesWindow } from '../../analytics/viewer-series.js';
+import { HOUR_QUARTERS, HourFigures, QUARTER_FIGURES, firstStartIn, startsBytes, type HourSlice } from '../../analytics/hour-figures.js';
+import { RangeSummary, windowSketch, type SeriesWindow } from '../../analytics/range-summary.js';
 import { windowMs as windowLength, type BackendConfig } from '../../config.js';
 import { DUPLICATE_KEY, onlyDuplicateKeys } from '../../database-errors.js';
 import { createRetentionIndex, purgeInChunks, type RetentionIndex } from '../../database-retention.js';
@@ -25,13 +25,14 @@ import type { SnapshotDocument, ViewerAnalyticsRepository } from './viewer-analy
  *   written by the first read that needs a settled hour, and used while no mark of the hour is
  *   newer than the copy. Hours not settled yet are read from the snapshots by key, each window once.
  * - Figures: the hour's HourFigures, stored with its copy under the same key and trusted like it:
- *   what the overview and heatmap read of a whole settled hour (small, read all in one query).
+ *   what the overview, the heatmap and long charts read of a whole settled hour (small: read all
+ *   in one query, and loaded into memory when the process starts).
  *
  * Only inserts and whole-document replaces: FerretDB 1.x loses concurrent updates of one document
  * ($inc or $set from several clients at once: 200 concurrent $inc left 103), so no counter is kept.
  */
 
-const HOUR_MS = 3_600_000;
+export const HOUR_MS = 3_600_000;
 /** An hour is copied once this long past its end: the socket server flushes its last windows within seconds. */
 export const HOUR_SETTLED_MS = 2 * 60_000;
 /** Clock difference between backend processes that marks and copies tolerate (they compare their clocks). */
@@ -95,7 +96,7 @@ interface HourDocument {
   windows: CopiedWindow[];
 }
 
-/** The figures of a copy (HourFigures), stored beside it under the same key: all the overview and heatmap read of a whole settled hour. */
+/** The figures of a copy (HourFigures), stored beside it under the same key: all the overview, heatmap and long charts read of a whole settled hour. */
 interface FiguresDocument {
   _id: string;
   auction: ObjectId;
@@ -114,6 +115,12 @@ interface FiguresDocument {
   v?: Binary;
   /** HourFigures.quarters. */
   q: number[];
+  /** HourFigures.visitors, each quarter's sketch or null. The three below are absent from figures stored by older versions. */
+  qv?: (Binary | null)[];
+  /** HourFigures.starts. */
+  o?: Binary;
+  /** The window length the starts count in. */
+  wl?: number;
 }
 
 export interface HourRange {
@@ -122,6 +129,8 @@ export interface HourRange {
 }
 
 export interface ViewerHours {
+  /** False while the process loads the marks and figures at start (readiness waits for it); true once done, or failed (then reads load what they need). */
+  warmedUp(): boolean;
   /** Waits for the copying of late snapshots' hours under way; what is due but not started is dropped. */
   close(): Promise<void>;
   /** Marks the auction-hours of snapshots the ingest has just stored, or found stored already (a retry); `doneAt` is when that write returned. */
@@ -262,7 +271,7 @@ function viewerHours(
   /** The window starts of an hour (windows start at multiples of their length since the epoch). */
   const startsIn = (hour: number): number[] => {
     const starts: number[] = [];
-    for (let start = Math.ceil(hour / windowMs) * windowMs; start < hour + HOUR_MS; start += windowMs) starts.push(start);
+    for (let start = firstStartIn(hour, windowMs); start < hour + HOUR_MS; start += windowMs) starts.push(start);
     return starts;
   };
 
@@ -341,6 +350,9 @@ function viewerHours(
         l: state.last,
         ...(state.visitors === null ? {} : { v: new Binary(state.visitors) }),
         q: [...figures.quarters],
+        qv: figures.visitors.map((sketch) => (sketch === null ? null : new Binary(sketch.toBytes()))),
+        o: new Binary(figures.starts),
+        wl: windowMs,
       };
     });
     await replaceWhole(figuresCollection, documents);
@@ -518,22 +530,54 @@ function viewerHours(
     const found = new Map<string, HourFigures>();
     for (const document of await guard(() => figuresCollection.find(filter).toArray())) {
       const wantedHour = byKey.get(document._id);
-      if (wantedHour === undefined || !trusted(wantedHour, document.copiedAt.getTime())) continue;
-      const summary = RangeSummary.fromState(options, {
-        count: document.n,
-        peakViewers: document.p,
-        peakAt: document.pt,
-        minViewers: document.m,
-        weightedSum: document.w,
-        samples: document.s,
-        first: document.f,
-        last: document.l,
-        visitors: document.v?.value() ?? null,
-      });
-      const figures = new HourFigures(summary, Float64Array.from(document.q));
+      const figures = figuresOf(document);
+      if (wantedHour === undefined || figures === undefined || !trusted(wantedHour, document.copiedAt.getTime())) continue;
       found.set(document._id, rememberFigures(document._id, { hour: wantedHour.hour, copiedAt: document.copiedAt.getTime(), figures }));
     }
     return found;
+  }
+
+  /** The stored figures as HourFigures; undefined for figures stored by an older version or with another window length (taken again from the copy). */
+  function figuresOf(document: FiguresDocument): HourFigures | undefined {
+    const { q: quarters, qv: visitors, o: starts } = document;
+    if (document.wl !== windowMs || quarters.length !== HOUR_QUARTERS * QUARTER_FIGURES || visitors?.length !== HOUR_QUARTERS || starts?.length() !== startsBytes(windowMs)) {
+      return undefined;
+    }
+    const summary = RangeSummary.fromState(options, {
+      count: document.n,
+      peakViewers: document.p,
+      peakAt: document.pt,
+      minViewers: document.m,
+      weightedSum: document.w,
+      samples: document.s,
+      first: document.f,
+      last: document.l,
+      visitors: document.v?.value() ?? null,
+    });
+    return new HourFigures(
+      summary,
+      Float64Array.from(quarters),
+      visitors.map((sketch) => (sketch === null ? null : VisitorSketch.fromBytes(sketch.value()))),
+      Uint8Array.from(starts.value()),
+    );
+  }
+
+  /**
+   * Loads the marks, then every stored figures document within retention (the newest first, as many
+   * as memory keeps): a fresh process answers the overview, the heatmap and long charts without
+   * first reading them from the database, which FerretDB does by reading the whole collection.
+   */
+  async function warmUp(): Promise<void> {
+    await readMarks();
+    const since = new Date(Date.now() - retentionMs);
+    const documents = await guard(() => figuresCollection.find({ hour: { $gte: since } }).sort({ hour: -1 }).limit(MAX_REMEMBERED_COPIES).toArray());
+    for (const document of documents) {
+      const figures = figuresOf(document);
+      const copiedAt = document.copiedAt.getTime();
+      const held = figuresMemory.get(document._id);
+      // A read may have taken newer figures meanwhile.
+      if (figures !== undefined && (held === undefined || held.copiedAt < copiedAt)) rememberFigures(document._id, { hour: document.hour.getTime(), copiedAt, figures });
+    }
   }
 
   /**
@@ -559,17 +603,26 @@ function viewerHours(
     return byKey;
   }
 
-  // Read at start, so that the first read of the overview does not wait for them.
-  readMarks().catch((error: unknown) => {
-    log.warn({ err: error }, 'reading the hour marks at start failed: the first read tries again');
-  });
+  let warm = false;
+  const warmedUp = warmUp().then(
+    () => {
+      warm = true;
+      log.info({ figures: figuresMemory.size, marks: marked.size }, 'hour marks and figures loaded');
+    },
+    (error: unknown) => {
+      warm = true;
+      log.warn({ err: error }, 'loading the hour marks and figures at start failed: reads load what they need');
+    },
+  );
 
   const hoursApi: ViewerHours = {
+    warmedUp: () => warm,
+
     async close() {
       // What is due but not started is left to the first read that needs it.
       clearTimeout(timer);
       pending = undefined;
-      await Promise.all([inFlight, marksReading?.catch(() => undefined)]);
+      await Promise.all([inFlight, warmedUp, marksReading?.catch(() => undefined)]);
     },
 
     async noteStored(stored, doneAt) {

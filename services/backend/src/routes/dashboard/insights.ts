@@ -9,7 +9,7 @@ import {
 } from '@viewer-analytics/shared';
 import { HeatmapGrid, isTimeZone, overviewRow } from '../../analytics/insights.js';
 import { summaryOf, type HourSlice } from '../../analytics/hour-figures.js';
-import type { SeriesOptions } from '../../analytics/viewer-series.js';
+import type { SeriesOptions } from '../../analytics/range-summary.js';
 import { ValidationError } from '../../http-error.js';
 import { errorResponses } from '../../schemas/error-responses.js';
 

@@ -12,9 +12,12 @@ import {
   type ViewerAnalyticsQuery,
 } from '@viewer-analytics/shared';
 import { viewerCsv } from '../../analytics/viewer-csv.js';
-import { viewerSeries, type SeriesWindow } from '../../analytics/viewer-series.js';
+import type { HourSlice } from '../../analytics/hour-figures.js';
+import type { SeriesWindow } from '../../analytics/range-summary.js';
+import { seriesNeedsWindows, viewerSeries } from '../../analytics/viewer-series.js';
 import { ValidationError } from '../../http-error.js';
 import { keyedWindowStarts } from '../../plugins/app/viewer-analytics-repository.js';
+import { HOUR_MS, hourSpan } from '../../plugins/app/viewer-hours.js';
 import { errorResponses } from '../../schemas/error-responses.js';
 
 export interface ViewersOptions {
@@ -50,6 +53,10 @@ function wantsCsv(format: ViewerAnalyticsQuery['format'], accept: string | undef
 
 /** The dashboard's view of an auction's stored snapshots: at most MAX_VIEWER_POINTS points, whatever the range holds, or all of them as CSV. */
 const viewers: FastifyPluginAsyncTypebox<ViewersOptions> = async (fastify, { windowMs, sampleIntervalMs }) => {
+  const seriesOptions = { windowMs, sampleIntervalMs, maxPoints: MAX_VIEWER_POINTS };
+  /** `all`: every window stored until now. */
+  const everything = (): { since: Date; until: Date } => ({ since: new Date(0), until: new Date() });
+
   /**
    * The auction's windows in the range, oldest first: a short range by key from the snapshots, a
    * longer one (or all) from the hour copies, which FerretDB reads without scanning every snapshot.
@@ -57,11 +64,31 @@ const viewers: FastifyPluginAsyncTypebox<ViewersOptions> = async (fastify, { win
   async function windowsOf(auction: ObjectId, range: Range): Promise<AsyncIterable<SeriesWindow>> {
     const starts = range === undefined ? undefined : keyedWindowStarts(range, windowMs);
     if (starts !== undefined) return fastify.viewerAnalytics.windowsAt(auction, starts);
-    const all = range ?? { since: new Date(0), until: new Date() };
-    const found = (await fastify.viewerHours.windows([auction], all)).get(auction.toHexString()) ?? [];
+    const found = (await fastify.viewerHours.windows([auction], range ?? everything())).get(auction.toHexString()) ?? [];
     return (async function* () {
       yield* found;
     })();
+  }
+
+  /**
+   * What the JSON series is built from: a short range's windows by key; a longer one's settled
+   * hours by their figures when the buckets come out whole quarter hours (a 30-day chart reads no
+   * window of them), else every hour's windows.
+   */
+  async function slicesOf(auction: ObjectId, range: Range): Promise<readonly HourSlice[]> {
+    const starts = range === undefined ? undefined : keyedWindowStarts(range, windowMs);
+    if (starts !== undefined) {
+      const windows: SeriesWindow[] = [];
+      for await (const window of fastify.viewerAnalytics.windowsAt(auction, starts)) windows.push(window);
+      return [{ hour: starts[0] ?? 0, windows }];
+    }
+    const hex = auction.toHexString();
+    const slices = (await fastify.viewerHours.slices([auction], range ?? everything())).get(hex) ?? [];
+    if (!seriesNeedsWindows(slices, seriesOptions)) return slices;
+    // The hours given as figures are consecutive whole settled hours: their windows come from the copies.
+    const { first, last } = hourSpan(slices.flatMap((slice) => ('figures' in slice ? [slice.hour] : [])));
+    const settled = (await fastify.viewerHours.windows([auction], { since: new Date(first), until: new Date(last + HOUR_MS - 1) })).get(hex) ?? [];
+    return [...slices.filter(({ hour }) => hour < first), { hour: first, windows: settled }, ...slices.filter(({ hour }) => hour > last)];
   }
 
   fastify.get(
@@ -90,10 +117,9 @@ const viewers: FastifyPluginAsyncTypebox<ViewersOptions> = async (fastify, { win
     async (request, reply) => {
       const within = rangeOf(request.query, Date.now());
       const auction = await fastify.authorization.auctionFor(request.user, request.params.id);
-      const windows = await windowsOf(auction._id, within);
 
       if (wantsCsv(request.query.format, request.headers.accept)) {
-        const iterator = windows[Symbol.asyncIterator]();
+        const iterator = (await windowsOf(auction._id, within))[Symbol.asyncIterator]();
         // The first read before any byte: a database that is down still gets its 503.
         const first = await iterator.next();
         return reply
@@ -103,7 +129,7 @@ const viewers: FastifyPluginAsyncTypebox<ViewersOptions> = async (fastify, { win
           .send(Readable.from(viewerCsv(first, iterator, sampleIntervalMs)) as unknown as string);
       }
 
-      const series = await viewerSeries(windows, { windowMs, sampleIntervalMs, maxPoints: MAX_VIEWER_POINTS });
+      const series = viewerSeries(await slicesOf(auction._id, within), seriesOptions);
       return {
         success: true as const,
         data: {

@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { ObjectId } from 'mongodb';
 import { startTcpProxy, type TcpProxy } from '../../fixtures/tcp-proxy.js';
-import { buildApp, database, internalKey, testConfig } from '../../helper.js';
+import { MARKS_COLLECTION } from '../../../src/plugins/app/viewer-hours.js';
+import { buildApp, database, dropAndClose, internalKey, testConfig } from '../../helper.js';
 
 describe('GET /ready', () => {
   let app: FastifyInstance;
@@ -17,6 +19,7 @@ describe('GET /ready', () => {
   });
 
   it('answers 200 while MongoDB answers a ping', async () => {
+    await vi.waitFor(() => { expect(app.viewerHours.warmedUp()).toBe(true); });
     const reply = await app.inject({ method: 'GET', url: '/ready' });
     expect(reply.statusCode).toBe(200);
     expect(reply.json()).toEqual({ status: 'ready' });
@@ -30,6 +33,28 @@ describe('GET /ready', () => {
     expect(reply.statusCode).toBe(503);
     expect(reply.json()).toEqual({ success: false, error: { code: 'DATABASE_UNAVAILABLE', message: 'The database does not answer' } });
     expect(Date.now() - started).toBeLessThan(4_000);
+  });
+});
+
+describe('GET /ready at start', () => {
+  it('answers 503 while the process loads the hour marks and figures, then 200', async () => {
+    const config = testConfig(`${import.meta.filename}-warm-up`);
+    const seeding = await buildApp(config);
+    const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000;
+    // Enough marks that reading them all takes FerretDB a while.
+    const marks = Array.from({ length: 20_000 }, (_, i) => ({ _id: `warm-up-${String(i)}`, auction: new ObjectId(), hour: new Date(hour - (i % 48) * 3_600_000), at: new Date() }));
+    for (let i = 0; i < marks.length; i += 5_000) await database(seeding).collection<(typeof marks)[number]>(MARKS_COLLECTION).insertMany(marks.slice(i, i + 5_000));
+    await seeding.close();
+
+    const app = await buildApp(config);
+    try {
+      const loading = await app.inject({ method: 'GET', url: '/ready' });
+      expect(loading.statusCode).toBe(503);
+      expect(loading.json()).toEqual({ success: false, error: { code: 'DATABASE_UNAVAILABLE', message: 'Loading the hour marks and figures from the database' } });
+      await vi.waitFor(async () => { expect((await app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200); }, { timeout: 30_000, interval: 100 });
+    } finally {
+      await dropAndClose(app);
+    }
   });
 });
 
