@@ -159,6 +159,34 @@ describe('the Viewer Analytics dashboard in Chromium', () => {
     await page.context().close();
   });
 
+  it('opens the view its address names (range, section open) without a click, and keeps the address in step', async () => {
+    const auctionId = await createAuction(env.system.app);
+    await ingest(env.system.app, auctionId, [snapshot({ timestamp: windowStart(3), viewerCount: 40, avgViewers: 40, peakViewers: 42, minViewers: 38 })]);
+    const context = await env.browser.newContext({ timezoneId: TIME_ZONE, locale: 'en-GB' });
+    const page = await context.newPage();
+    const asked: string[] = [];
+    page.on('request', (request) => {
+      if (request.url().includes('/analytics/viewers')) asked.push(new URL(request.url()).search);
+    });
+    const path = `/dashboard/auctions/${auctionId}`;
+    await page.goto(`${env.system.backendUrl}${path}?timeRange=24h&analytics=open#token=${env.system.app.jwt.sign(OWNER)}`);
+    await textOf(page, '#stat-peak', '42');
+    expect(await page.locator('#time-range').inputValue()).toBe('24h');
+    expect(asked).toEqual(['?timeRange=24h']);
+
+    await page.locator('#time-range').selectOption('7d');
+    await waitFor(() => asked.length === 2, 5_000, 'the 7-day range asked for');
+    expect(new URL(page.url()).search).toBe('?timeRange=7d&analytics=open');
+    await page.locator('#analytics-toggle').click();
+    expect(new URL(page.url()).search).toBe('?timeRange=7d');
+    // A range the page does not offer is ignored, and nothing opens.
+    await page.goto(`${env.system.backendUrl}${path}?timeRange=3y`);
+    await textOf(page, '#auction-title', 'Test auction');
+    expect(await page.locator('#time-range').inputValue()).toBe('all');
+    expect(await page.locator('#analytics-toggle').getAttribute('aria-expanded')).toBe('false');
+    await context.close();
+  });
+
   it('leaves a gap where no windows were stored instead of drawing across it', async () => {
     const auctionId = await createAuction(env.system.app);
     // Minutes 30 to 21 ago, then nothing until 5 ago.

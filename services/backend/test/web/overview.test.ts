@@ -90,11 +90,13 @@ describe("the owner's overview in Chromium", () => {
     await page.context().close();
   });
 
-  it('links each auction to its dashboard', async () => {
+  it("links each auction to its dashboard, its Viewer Analytics open over the overview's range", async () => {
     const page = await openOverview(OWNER);
     await row(page, 'Bravo').locator('a').click();
-    await page.waitForURL(`${env.system.backendUrl}/dashboard/auctions/${ids.get('Bravo') ?? ''}`);
+    await page.waitForURL(`${env.system.backendUrl}/dashboard/auctions/${ids.get('Bravo') ?? ''}?timeRange=30d&analytics=open`);
     await textOf(page, '#auction-title', 'Bravo'); // the token came along in the tab's session
+    expect(await page.locator('#analytics-toggle').getAttribute('aria-expanded')).toBe('true');
+    expect(await page.locator('#time-range').inputValue()).toBe('30d');
     await page.context().close();
   });
 

@@ -40,18 +40,39 @@ void api<Auction>(base, token).then(
 
 // Lazy: nothing is fetched for the section until someone opens it.
 toggle.addEventListener('click', () => {
-  const open = toggle.getAttribute('aria-expanded') !== 'true';
+  setOpen(toggle.getAttribute('aria-expanded') !== 'true');
+});
+refresh.addEventListener('click', () => void load());
+range.addEventListener('change', () => {
+  keepInAddress();
+  void load();
+});
+enable.addEventListener('change', () => void changeSetting(enable.checked));
+csv.addEventListener('click', () => void downloadCsv());
+
+// The address holds the view (?timeRange=…&analytics=open): a reload or a shared link opens it as it was.
+const linked = new URLSearchParams(location.search);
+const linkedRange = linked.get('timeRange');
+if (linkedRange !== null && [...range.options].some((option) => option.value === linkedRange)) range.value = linkedRange;
+if (linked.get('analytics') === 'open') setOpen(true);
+
+function setOpen(open: boolean): void {
   toggle.setAttribute('aria-expanded', String(open));
   body.hidden = !open;
+  keepInAddress();
   if (open && !loaded) {
     loaded = true;
     void load();
   }
-});
-refresh.addEventListener('click', () => void load());
-range.addEventListener('change', () => void load());
-enable.addEventListener('change', () => void changeSetting(enable.checked));
-csv.addEventListener('click', () => void downloadCsv());
+}
+
+function keepInAddress(): void {
+  const params = new URLSearchParams(location.search);
+  params.set('timeRange', range.value);
+  if (toggle.getAttribute('aria-expanded') === 'true') params.set('analytics', 'open');
+  else params.delete('analytics');
+  history.replaceState(null, '', `${location.pathname}?${params.toString()}${location.hash}`);
+}
 
 async function load(): Promise<void> {
   setBusy(true);

@@ -84,7 +84,7 @@ async function load(): Promise<void> {
     if (current !== loads) return;
     showMessage('');
     rows = overview.auctions.map((auction) => ({ ...auction, live: undefined }));
-    table.show(rows);
+    table.show(rows, range.value);
     empty.hidden = rows.length > 0;
     if (admin) updateOwners(overview);
     element('heat-max', HTMLSpanElement).textContent = formatNumber(renderHeatmap(heatmap, heat.cells));

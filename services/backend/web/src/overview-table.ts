@@ -36,6 +36,7 @@ export class AuctionTable {
   private rows: Row[] = [];
   private key: SortKey = 'createdAt';
   private direction: Direction = 'descending';
+  private timeRange = '';
 
   constructor(
     private readonly table: HTMLTableElement,
@@ -54,8 +55,10 @@ export class AuctionTable {
     }
   }
 
-  show(rows: Row[]): void {
+  /** `timeRange`: the range the figures cover; each link opens the auction's Viewer Analytics over it. */
+  show(rows: Row[], timeRange: string): void {
     this.rows = rows;
+    this.timeRange = timeRange;
     this.render();
   }
 
@@ -91,7 +94,7 @@ export class AuctionTable {
     const name = document.createElement('th');
     name.scope = 'row';
     const link = document.createElement('a');
-    link.href = `/dashboard/auctions/${encodeURIComponent(row.id)}`;
+    link.href = `/dashboard/auctions/${encodeURIComponent(row.id)}?${new URLSearchParams({ timeRange: this.timeRange, analytics: 'open' }).toString()}`;
     link.textContent = row.title;
     name.append(link);
     const live = numberCell(formatWhole(row.live));
