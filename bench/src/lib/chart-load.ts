@@ -8,7 +8,7 @@ import type { Browser } from 'playwright-core';
 export interface ChartLoad {
   /** The chart's canvas and the summary's peak both there, at the first animation frame that shows them. */
   readonly drawnMs: number;
-  /** The click that opened Viewer Analytics (Playwright's, once the page's script had run). */
+  /** The click that opened Viewer Analytics (Playwright's, once the page's script had run); NaN for a load opened by its address. */
   readonly openedMs: number;
   /** The viewers API request: sent, and its reply's last byte in (resource timing). */
   readonly apiStartMs: number;
@@ -76,21 +76,28 @@ function selectRange(timeRange: string): void {
 
 /**
  * Opens `url` (the dashboard of one auction, its token in the fragment) in a fresh context (no
- * cache), picks `timeRange` and opens the Viewer Analytics section as soon as the page's script
- * has run, then waits for the chart. The range is set on the select before the section opens,
- * so the page asks for that range once.
+ * cache) and waits for the chart of `timeRange`. Opened by `link`: the address names the range
+ * and the open section (?timeRange=…&analytics=open), as the overview's links do, so nothing
+ * waits on Playwright. By `click`: the range is set on the select and the Viewer Analytics toggle
+ * clicked as soon as the page's script has run (the page then asks for that range once).
  */
 export async function loadDashboardChart(
   browser: Browser,
-  { url, timeRange, timeoutMs, screenshot }: { url: string; timeRange: string; timeoutMs: number; screenshot?: string },
+  { url, timeRange, timeoutMs, screenshot, opening }: { url: string; timeRange: string; timeoutMs: number; screenshot?: string; opening: 'link' | 'click' },
 ): Promise<ChartLoad> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   try {
     const page = await context.newPage();
-    await page.goto(url, { waitUntil: 'domcontentloaded', timeout: timeoutMs });
-    await page.evaluate(selectRange, timeRange);
-    await page.evaluate(noteOpening);
-    await page.click('#analytics-toggle', { timeout: timeoutMs });
+    if (opening === 'link') {
+      const linked = new URL(url);
+      linked.search = new URLSearchParams({ timeRange, analytics: 'open' }).toString();
+      await page.goto(linked.toString(), { waitUntil: 'commit', timeout: timeoutMs });
+    } else {
+      await page.goto(url, { waitUntil: 'domcontentloaded', timeout: timeoutMs });
+      await page.evaluate(selectRange, timeRange);
+      await page.evaluate(noteOpening);
+      await page.click('#analytics-toggle', { timeout: timeoutMs });
+    }
     const drawn = await page.waitForFunction(chartDrawn, undefined, { polling: 'raf', timeout: timeoutMs });
     // waitForFunction resolves only with a truthy value: the moment.
     const drawnMs = Number(await drawn.jsonValue());

@@ -9,6 +9,8 @@ export interface Service {
   readonly pid: number;
   readonly port: number;
   readonly origin: string;
+  /** From the spawn until it said it was ready. */
+  readonly startedInMs: number;
   /** SIGTERM, then SIGKILL after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -33,6 +35,8 @@ export interface StartOptions {
   /** Output goes to this file (under bench/results/, git-ignored). */
   readonly logFile: string;
   readonly readyTimeoutMs?: number;
+  /** The path that answers 200 once the service takes traffic (a load balancer's readiness check); /health unless named. */
+  readonly readyPath?: string;
   /**
    * Ready once the log file holds this line, instead of once /health answers: processes sharing a
    * port (SO_REUSEPORT) cannot tell whose /health answered.
@@ -42,6 +46,7 @@ export interface StartOptions {
 
 export async function startService(options: StartOptions): Promise<Service> {
   const log = openSync(options.logFile, 'a');
+  const spawnedAt = performance.now();
   const child = spawn(process.execPath, [...(options.execArgv ?? []), options.script], {
     env: { PATH: process.env['PATH'] ?? '', ...options.env },
     stdio: ['ignore', log, log],
@@ -59,7 +64,7 @@ export async function startService(options: StartOptions): Promise<Service> {
   const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${options.name} exited with ${child.exitCode} at start; see ${options.logFile}`);
-    if (options.readyLogLine === undefined ? (await httpStatus(`${origin}/health`)) === 200 : logHas(options.logFile, options.readyLogLine)) break;
+    if (options.readyLogLine === undefined ? (await httpStatus(`${origin}${options.readyPath ?? '/health'}`)) === 200 : logHas(options.logFile, options.readyLogLine)) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`${options.name} was not ready in time; see ${options.logFile}`);
@@ -67,7 +72,9 @@ export async function startService(options: StartOptions): Promise<Service> {
     await sleep(100);
   }
   const pid = child.pid;
+  const startedInMs = performance.now() - spawnedAt;
   return {
+    startedInMs,
     name: options.name,
     pid,
     port: options.port,

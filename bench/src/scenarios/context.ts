@@ -45,6 +45,8 @@ export async function startOurBackend(ctx: Context, database: string, name: stri
   return startService({
     name,
     script: OUR_BACKEND,
+    // As a load balancer would: /ready answers once the process has loaded what its reads need.
+    readyPath: '/ready',
     port,
     logFile: join(ctx.runDir, `${name}.log`),
     env: {
