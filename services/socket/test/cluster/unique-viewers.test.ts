@@ -88,4 +88,42 @@ describe('unique viewers over two socket processes sharing Redis', () => {
     expect(expiresAt).toBeGreaterThan(endOfDay);
     expect(expiresAt).toBeLessThanOrEqual(endOfDay + 61_000);
   });
+
+  it('counts every viewer still connected again once Redis answers after a pause longer than a window, and never more meanwhile', { timeout: 60_000 }, async () => {
+    // A cluster of its own: the previous test's leader may still hold its lease.
+    const prefix = `${PREFIX}pause:`;
+    const processes = new Map<string, SocketProcess>();
+    for (const id of ['a', 'b']) {
+      const service = new SocketProcess(await freePort(), stack.backend.url, { ...ENV, REDIS_KEY_PREFIX: prefix, REDIS_URL: stack.redis.url, SOCKET_PROCESS_ID: id });
+      await service.start();
+      processes.set(id, service);
+    }
+    const leader = processes.get(await waitForLeader(stack.admin, prefix))!;
+    const follower = [...processes.values()].find((service) => service !== leader)!;
+    const auctionId = await database.createAuction();
+    await connect(leader, auctionId, 'Browser A');
+    await connect(follower, auctionId, 'Browser A');
+    await connect(follower, auctionId, 'Browser B');
+    await connect(follower, auctionId, 'Browser C');
+    await waitFor(() => viewers.every((viewer) => viewer.count === 4), 5_000, 'every viewer to see 4');
+
+    // Every client of Redis waits for PAUSE_MS: the processes' shared visitor keys of those windows are late or lost.
+    const PAUSE_MS = 2 * WINDOW_MS + 500;
+    const pausedAt = Date.now();
+    await stack.admin.call('CLIENT', 'PAUSE', String(PAUSE_MS), 'ALL');
+    // A window for the processes to hear one another again, then two whole windows.
+    const firstAfter = (Math.floor((pausedAt + PAUSE_MS) / WINDOW_MS) + 2) * WINDOW_MS;
+    await sleep(firstAfter + 2 * WINDOW_MS - Date.now() + 500);
+
+    for (const start of [firstAfter, firstAfter + WINDOW_MS]) {
+      expect(await storedWindow(auctionId, start)).toMatchObject({ peakViewers: 4, minViewers: 4, uniqueViewers: 3 });
+    }
+    // Through the pause a window may miss the other process's visitors, never count one twice or invent one.
+    const stored = (await database.snapshots(auctionId)).filter(({ timestamp }) => timestamp.getTime() < firstAfter);
+    expect(stored.length).toBeGreaterThan(0);
+    for (const window of stored) {
+      expect(window.uniqueViewers).toBeGreaterThanOrEqual(1);
+      expect(window.uniqueViewers).toBeLessThanOrEqual(3);
+    }
+  });
 });
