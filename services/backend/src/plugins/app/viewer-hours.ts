@@ -189,6 +189,17 @@ function decoded(window: SeriesWindow): SeriesWindow {
   return sketch === null ? window : { ...window, visitors: sketch };
 }
 
+/** Sets `key` in `held` as its newest entry, first forgetting the oldest when `limit` are held. */
+export function keep<T>(held: Map<string, T>, key: string, value: T, limit = MAX_REMEMBERED_COPIES): T {
+  held.delete(key);
+  if (held.size >= limit) {
+    const oldest = held.keys().next();
+    if (oldest.done !== true) held.delete(oldest.value);
+  }
+  held.set(key, value);
+  return value;
+}
+
 /** The earliest and latest of these hours (at least one): a loop, as spreading 100,000 of them into Math.min overflows the stack. */
 export function hourSpan(hours: readonly number[]): { first: number; last: number } {
   let first = Infinity;
@@ -318,15 +329,11 @@ function viewerHours(
   }
 
   function remember(key: string, cached: CachedHour): CachedHour {
-    if (memory.size >= MAX_REMEMBERED_COPIES) memory.clear();
-    memory.set(key, cached);
-    return cached;
+    return keep(memory, key, cached);
   }
 
   function rememberFigures(key: string, cached: CachedFigures): HourFigures {
-    if (figuresMemory.size >= MAX_REMEMBERED_COPIES) figuresMemory.clear();
-    figuresMemory.set(key, cached);
-    return cached.figures;
+    return keep(figuresMemory, key, cached).figures;
   }
 
   /** Takes the figures of copies and stores them beside the copies; returns them by key. */
@@ -571,7 +578,8 @@ function viewerHours(
     await readMarks();
     const since = new Date(Date.now() - retentionMs);
     const documents = await guard(() => figuresCollection.find({ hour: { $gte: since } }).sort({ hour: -1 }).limit(MAX_REMEMBERED_COPIES).toArray());
-    for (const document of documents) {
+    // Oldest first: memory forgets what it took first.
+    for (const document of documents.reverse()) {
       const figures = figuresOf(document);
       const copiedAt = document.copiedAt.getTime();
       const held = figuresMemory.get(document._id);
@@ -585,6 +593,8 @@ function viewerHours(
    * (read or made) and stored, for hours copied before figures were.
    */
   async function figuresFor(wanted: readonly WantedHour[]): Promise<Map<string, HourFigures>> {
+    // A read that comes while they load (a process that takes traffic before /ready) waits for them rather than read them twice.
+    await warmedUp;
     const { found, missing } = inMemory(figuresMemory, wanted);
     const byKey = new Map([...found].map(([key, { figures }]) => [key, figures]));
     let rest = missing;
