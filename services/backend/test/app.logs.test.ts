@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { ObjectId } from 'mongodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   bearer,
   buildApp,
@@ -81,6 +81,10 @@ describe('what the logs tell an operator', () => {
   });
 
   it('writes no request log line for health, readiness and metrics polls, even at trace level', async () => {
+    // /ready says 503 until the process has loaded its hour figures.
+    await vi.waitFor(() => {
+      expect(app.viewerHours.warmedUp()).toBe(true);
+    });
     const before = logs.lines.length;
     for (const url of ['/health', '/ready', '/metrics']) expect((await app.inject({ method: 'GET', url })).statusCode).toBe(200);
     expect(logs.lines.slice(before)).toEqual([]);

@@ -227,7 +227,12 @@ describe('GET /api/v1/analytics/overview and /api/v1/analytics/heatmap', () => {
     const later = await buildApp({ ...config, MONGODB_URI: monitored.toString() });
     try {
       // It loads the figures when it starts, and then reads none of them to answer.
-      await vi.waitFor(() => { expect(later.viewerHours.warmedUp()).toBe(true); }, { timeout: 20_000 });
+      await vi.waitFor(
+        () => {
+          expect(later.viewerHours.warmedUp()).toBe(true);
+        },
+        { timeout: 20_000 },
+      );
       const asked: unknown[] = [];
       later.mongo.client.on('commandStarted', (event) => {
         // The hourly purge runs at start too, and finds by `hour: {$lt}`; no read of figures may.

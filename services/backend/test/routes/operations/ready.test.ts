@@ -19,7 +19,9 @@ describe('GET /ready', () => {
   });
 
   it('answers 200 while MongoDB answers a ping', async () => {
-    await vi.waitFor(() => { expect(app.viewerHours.warmedUp()).toBe(true); });
+    await vi.waitFor(() => {
+      expect(app.viewerHours.warmedUp()).toBe(true);
+    });
     const reply = await app.inject({ method: 'GET', url: '/ready' });
     expect(reply.statusCode).toBe(200);
     expect(reply.json()).toEqual({ status: 'ready' });
@@ -51,7 +53,12 @@ describe('GET /ready at start', () => {
       const loading = await app.inject({ method: 'GET', url: '/ready' });
       expect(loading.statusCode).toBe(503);
       expect(loading.json()).toEqual({ success: false, error: { code: 'DATABASE_UNAVAILABLE', message: 'Loading the hour marks and figures from the database' } });
-      await vi.waitFor(async () => { expect((await app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200); }, { timeout: 30_000, interval: 100 });
+      await vi.waitFor(
+        async () => {
+          expect((await app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200);
+        },
+        { timeout: 30_000, interval: 100 },
+      );
     } finally {
       await dropAndClose(app);
     }
