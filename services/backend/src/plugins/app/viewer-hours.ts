@@ -544,12 +544,24 @@ function viewerHours(
     return found;
   }
 
-  /** The stored figures as HourFigures; undefined for figures stored by an older version or with another window length (taken again from the copy). */
+  /**
+   * The stored figures as HourFigures; undefined for figures stored by an older version, with
+   * another window length, or damaged (a sketch that does not decode): taken again from the copy.
+   */
   function figuresOf(document: FiguresDocument): HourFigures | undefined {
     const { q: quarters, qv: visitors, o: starts } = document;
     if (document.wl !== windowMs || quarters.length !== HOUR_QUARTERS * QUARTER_FIGURES || visitors?.length !== HOUR_QUARTERS || starts?.length() !== startsBytes(windowMs)) {
       return undefined;
     }
+    try {
+      return decodeFigures(document, quarters, visitors, starts);
+    } catch (error) {
+      log.warn({ err: error, key: document._id }, 'stored hour figures do not decode: taking them again from the copy');
+      return undefined;
+    }
+  }
+
+  function decodeFigures(document: FiguresDocument, quarters: number[], visitors: (Binary | null)[], starts: Binary): HourFigures {
     const summary = RangeSummary.fromState(options, {
       count: document.n,
       peakViewers: document.p,

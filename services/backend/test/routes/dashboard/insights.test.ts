@@ -11,7 +11,7 @@ import {
   type TokenClaims,
   type ViewerAnalytics,
 } from '@viewer-analytics/shared';
-import { ObjectId } from 'mongodb';
+import { Binary, ObjectId } from 'mongodb';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { COPY_AFTER_QUIET_MS, FIGURES_COLLECTION, HOURS_COLLECTION, MARKS_COLLECTION } from '../../../src/plugins/app/viewer-hours.js';
 import { ADMIN, bearer, buildApp, createAuction, database, dropAndClose, internalKey, OWNER, STRANGER, testConfig, windowStart } from '../../helper.js';
@@ -254,6 +254,15 @@ describe('GET /api/v1/analytics/overview and /api/v1/analytics/heatmap', () => {
       await older.close();
     }
     expect(await figures.countDocuments({ ...owners, o: { $exists: true } })).toBe(stored);
+
+    // Damaged figures (a sketch that does not decode) are taken again too, rather than failing the read.
+    await figures.updateMany({}, { $set: { v: new Binary(Buffer.from([7, 1, 2])) } });
+    const damaged = await buildApp(config);
+    try {
+      expect(await answers(damaged)).toEqual([overview, heatmap]);
+    } finally {
+      await damaged.close();
+    }
 
     // Copies stored before figures existed: the figures are taken from them, and stored.
     await figures.deleteMany({});
