@@ -58,8 +58,9 @@ const viewers: FastifyPluginAsyncTypebox<ViewersOptions> = async (fastify, { win
   const everything = (): { since: Date; until: Date } => ({ since: new Date(0), until: new Date() });
 
   /**
-   * The auction's windows in the range, oldest first: a short range by key from the snapshots, a
-   * longer one (or all) from the hour copies, which FerretDB reads without scanning every snapshot.
+   * The auction's windows in the range, oldest first (the CSV's rows): a short range by key from
+   * the snapshots, a longer one (or all) from the hour copies, which FerretDB reads without
+   * scanning every snapshot.
    */
   async function windowsOf(auction: ObjectId, range: Range): Promise<AsyncIterable<SeriesWindow>> {
     const starts = range === undefined ? undefined : keyedWindowStarts(range, windowMs);
