@@ -3,7 +3,7 @@ import { RangeSummary, union, windowSketch, type SeriesOptions, type SeriesWindo
 
 export const QUARTER_MS = 15 * 60_000;
 export const HOUR_QUARTERS = 4;
-const HOUR_MS = HOUR_QUARTERS * QUARTER_MS;
+export const HOUR_MS = HOUR_QUARTERS * QUARTER_MS;
 /**
  * Per quarter hour, at these offsets: the sample-weighted viewer sum, the samples, the windows, the
  * peak, the minimum, the last window's viewerCount.
@@ -61,7 +61,7 @@ export class HourFigures {
       quarters[at + Q_MIN] = firstOfQuarter ? window.minViewers : Math.min(quarters[at + Q_MIN] ?? 0, window.minViewers);
       quarters[at + Q_LAST_COUNT] = window.viewerCount;
       // The union is the quarter's own from its first window on: never the window's shared sketch.
-      visitors[quarter] = sketch === null ? (visitors[quarter] ?? null) : union(visitors[quarter] ?? null, sketch);
+      visitors[quarter] = union(visitors[quarter] ?? null, sketch);
       const slot = Math.round((start - first) / options.windowMs);
       if (slot >= 0 && slot >> 3 < starts.length) starts[slot >> 3] = (starts[slot >> 3] ?? 0) | (1 << (slot & 7));
     }

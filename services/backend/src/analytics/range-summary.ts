@@ -25,6 +25,13 @@ export interface SeriesOptions {
   readonly sampleIntervalMs: number;
 }
 
+/** Every window of `windows`, in order. */
+export async function collect(windows: AsyncIterable<SeriesWindow>): Promise<SeriesWindow[]> {
+  const all: SeriesWindow[] = [];
+  for await (const window of windows) all.push(window);
+  return all;
+}
+
 /** The window's visitor sketch, if it has one: read-only, as it may be the window's own. */
 export function windowSketch(window: Pick<SeriesWindow, 'visitors'>): VisitorSketch | null {
   const { visitors } = window;

@@ -77,9 +77,13 @@ export function seriesBucket(slices: readonly HourSlice[], { windowMs, maxPoints
   throw new Error('unreachable: the ladder grows without end');
 }
 
-/** Whether viewerSeries needs these hours as windows: some come as figures, and the series' buckets are shorter than whole quarter hours. */
-export function seriesNeedsWindows(slices: readonly HourSlice[], options: Pick<SeriesOptions, 'windowMs' | 'maxPoints'>): boolean {
-  return slices.some((slice) => 'figures' in slice) && seriesBucket(slices, options) % QUARTER_MS !== 0;
+/**
+ * Whether viewerSeries needs these hours as windows: some come as figures, and the buckets
+ * (seriesBucket's) are shorter than whole quarter hours. Their windows start where the figures
+ * say, so the bucket stays the same.
+ */
+export function seriesNeedsWindows(slices: readonly HourSlice[], bucketMs: number): boolean {
+  return bucketMs % QUARTER_MS !== 0 && slices.some((slice) => 'figures' in slice);
 }
 
 /**
@@ -90,10 +94,9 @@ export function seriesNeedsWindows(slices: readonly HourSlice[], options: Pick<S
  * quarter by quarter, the same as its windows would. The range's summary is taken from every window
  * (or hour's summary), its visitors at the end from the points' sketches, which hold every window's.
  */
-export function viewerSeries(slices: readonly HourSlice[], options: SeriesOptions): ViewerSeries {
+export function viewerSeries(slices: readonly HourSlice[], options: SeriesOptions, bucketMs = seriesBucket(slices, options)): ViewerSeries {
   const { windowMs, sampleIntervalMs } = options;
-  const bucketMs = seriesBucket(slices, options);
-  if (bucketMs % QUARTER_MS !== 0 && slices.some((slice) => 'figures' in slice)) {
+  if (seriesNeedsWindows(slices, bucketMs)) {
     throw new Error(`buckets of ${String(bucketMs)} ms are not whole quarter hours: the series needs these hours' windows`);
   }
   const buckets: Bucket[] = [];

@@ -3,7 +3,7 @@ import { VisitorSketch } from '@viewer-analytics/shared';
 import { mix32 } from '@viewer-analytics/testkit';
 import { HourFigures } from '../../src/analytics/hour-figures.js';
 import { RangeSummary, windowSketch, type SeriesWindow } from '../../src/analytics/range-summary.js';
-import { bucketLadder, seriesNeedsWindows, viewerSeries } from '../../src/analytics/viewer-series.js';
+import { bucketLadder, seriesBucket, seriesNeedsWindows, viewerSeries } from '../../src/analytics/viewer-series.js';
 
 const MINUTE = 60_000;
 
@@ -231,8 +231,10 @@ describe('the series of settled hours given by their figures', () => {
   it('asks for the windows when the buckets would be shorter than a quarter hour, rather than guess them', () => {
     const options = { ...OPTIONS, maxPoints: 1_500 };
     expect(viewerSeries(byWindows, options).bucketMs).toBe(5 * MINUTE);
-    expect(seriesNeedsWindows(byFigures, options)).toBe(true);
-    expect(seriesNeedsWindows(byWindows, options)).toBe(false);
+    // The figures' window starts give the bucket the windows give.
+    expect(seriesBucket(byFigures, options)).toBe(5 * MINUTE);
+    expect(seriesNeedsWindows(byFigures, seriesBucket(byFigures, options))).toBe(true);
+    expect(seriesNeedsWindows(byWindows, seriesBucket(byWindows, options))).toBe(false);
     expect(() => viewerSeries(byFigures, options)).toThrow(/not whole quarter hours/);
   });
 });

@@ -3,8 +3,8 @@ import { Binary, MongoServerError, type Collection, type Filter, type ObjectId, 
 import type { FastifyBaseLogger } from 'fastify';
 import fp from 'fastify-plugin';
 import { VisitorSketch } from '@viewer-analytics/shared';
-import { HOUR_QUARTERS, HourFigures, QUARTER_FIGURES, firstStartIn, startsBytes, type HourSlice } from '../../analytics/hour-figures.js';
-import { RangeSummary, windowSketch, type SeriesWindow } from '../../analytics/range-summary.js';
+import { HOUR_MS, HOUR_QUARTERS, HourFigures, QUARTER_FIGURES, firstStartIn, startsBytes, type HourSlice } from '../../analytics/hour-figures.js';
+import { collect, RangeSummary, windowSketch, type SeriesWindow } from '../../analytics/range-summary.js';
 import { windowMs as windowLength, type BackendConfig } from '../../config.js';
 import { DUPLICATE_KEY, onlyDuplicateKeys } from '../../database-errors.js';
 import { createRetentionIndex, purgeInChunks, type RetentionIndex } from '../../database-retention.js';
@@ -32,7 +32,6 @@ import type { SnapshotDocument, ViewerAnalyticsRepository } from './viewer-analy
  * ($inc or $set from several clients at once: 200 concurrent $inc left 103), so no counter is kept.
  */
 
-export const HOUR_MS = 3_600_000;
 /** An hour is copied once this long past its end: the socket server flushes its last windows within seconds. */
 export const HOUR_SETTLED_MS = 2 * 60_000;
 /** Clock difference between backend processes that marks and copies tolerate (they compare their clocks). */
@@ -209,12 +208,6 @@ export function hourSpan(hours: readonly number[]): { first: number; last: numbe
     if (hour > last) last = hour;
   }
   return { first, last };
-}
-
-async function collect(windows: AsyncIterable<SeriesWindow>): Promise<SeriesWindow[]> {
-  const all: SeriesWindow[] = [];
-  for await (const window of windows) all.push(window);
-  return all;
 }
 
 interface CachedHour {

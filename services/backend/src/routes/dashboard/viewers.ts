@@ -12,12 +12,12 @@ import {
   type ViewerAnalyticsQuery,
 } from '@viewer-analytics/shared';
 import { viewerCsv } from '../../analytics/viewer-csv.js';
-import type { HourSlice } from '../../analytics/hour-figures.js';
-import type { SeriesWindow } from '../../analytics/range-summary.js';
-import { seriesNeedsWindows, viewerSeries } from '../../analytics/viewer-series.js';
+import { HOUR_MS } from '../../analytics/hour-figures.js';
+import { collect, type SeriesWindow } from '../../analytics/range-summary.js';
+import { seriesBucket, seriesNeedsWindows, viewerSeries, type ViewerSeries } from '../../analytics/viewer-series.js';
 import { ValidationError } from '../../http-error.js';
 import { keyedWindowStarts } from '../../plugins/app/viewer-analytics-repository.js';
-import { HOUR_MS, hourSpan } from '../../plugins/app/viewer-hours.js';
+import { hourSpan } from '../../plugins/app/viewer-hours.js';
 import { errorResponses } from '../../schemas/error-responses.js';
 
 export interface ViewersOptions {
@@ -72,24 +72,24 @@ const viewers: FastifyPluginAsyncTypebox<ViewersOptions> = async (fastify, { win
   }
 
   /**
-   * What the JSON series is built from: a short range's windows by key; a longer one's settled
-   * hours by their figures when the buckets come out whole quarter hours (a 30-day chart reads no
-   * window of them), else every hour's windows.
+   * The JSON series: a short range from its windows by key; a longer one's settled hours from their
+   * figures when the buckets come out whole quarter hours (a 30-day chart reads no window of them),
+   * else from every hour's windows.
    */
-  async function slicesOf(auction: ObjectId, range: Range): Promise<readonly HourSlice[]> {
+  async function seriesOf(auction: ObjectId, range: Range): Promise<ViewerSeries> {
     const starts = range === undefined ? undefined : keyedWindowStarts(range, windowMs);
     if (starts !== undefined) {
-      const windows: SeriesWindow[] = [];
-      for await (const window of fastify.viewerAnalytics.windowsAt(auction, starts)) windows.push(window);
-      return [{ hour: starts[0] ?? 0, windows }];
+      return viewerSeries([{ hour: starts[0] ?? 0, windows: await collect(fastify.viewerAnalytics.windowsAt(auction, starts)) }], seriesOptions);
     }
     const hex = auction.toHexString();
     const slices = (await fastify.viewerHours.slices([auction], range ?? everything())).get(hex) ?? [];
-    if (!seriesNeedsWindows(slices, seriesOptions)) return slices;
+    const bucketMs = seriesBucket(slices, seriesOptions);
+    if (!seriesNeedsWindows(slices, bucketMs)) return viewerSeries(slices, seriesOptions, bucketMs);
     // The hours given as figures are consecutive whole settled hours: their windows come from the copies.
     const { first, last } = hourSpan(slices.flatMap((slice) => ('figures' in slice ? [slice.hour] : [])));
     const settled = (await fastify.viewerHours.windows([auction], { since: new Date(first), until: new Date(last + HOUR_MS - 1) })).get(hex) ?? [];
-    return [...slices.filter(({ hour }) => hour < first), { hour: first, windows: settled }, ...slices.filter(({ hour }) => hour > last)];
+    const windowed = [...slices.filter(({ hour }) => hour < first), { hour: first, windows: settled }, ...slices.filter(({ hour }) => hour > last)];
+    return viewerSeries(windowed, seriesOptions, bucketMs);
   }
 
   fastify.get(
@@ -130,7 +130,7 @@ const viewers: FastifyPluginAsyncTypebox<ViewersOptions> = async (fastify, { win
           .send(Readable.from(viewerCsv(first, iterator, sampleIntervalMs)) as unknown as string);
       }
 
-      const series = viewerSeries(await slicesOf(auction._id, within), seriesOptions);
+      const series = await seriesOf(auction._id, within);
       return {
         success: true as const,
         data: {
