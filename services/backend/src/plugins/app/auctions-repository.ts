@@ -1,19 +1,15 @@
-import { MongoServerError, ObjectId, type Collection } from 'mongodb';
+import { ObjectId, type Collection } from 'mongodb';
 import fp from 'fastify-plugin';
-import { DUPLICATE_KEY } from '../../database-errors.js';
+import type { FastifyBaseLogger } from 'fastify';
+import { SettingsMemory, type SettingsLogDocument } from '../../settings-memory.js';
 import type { DatabaseAvailability } from './database-availability.js';
 
 const AUCTIONS_COLLECTION = 'auctions';
-/** One document, `{_id: 'generation', value}`: bumped by every change of a setting, read by `_id` by every ingest. */
-const SETTINGS_GENERATION_COLLECTION = 'settingsgeneration';
-const GENERATION_ID = 'generation';
-/** Auctions whose setting is remembered at most; the oldest remembered goes first. */
-const MAX_CACHED_SETTINGS = 200_000;
-
-interface GenerationDocument {
-  _id: string;
-  value: number;
-}
+const SETTINGS_LOG_COLLECTION = 'settingschanges';
+/** Auctions whose setting is remembered at most; the one remembered longest goes first. */
+const MAX_REMEMBERED_SETTINGS = 200_000;
+/** Auctions not remembered are read by `_id`, this many at once: FerretDB 1.x answers `$in` by scanning the collection. */
+const POINT_READS_AT_ONCE = 32;
 
 export interface AuctionDocument {
   _id: ObjectId;
@@ -27,16 +23,22 @@ export interface AuctionDocument {
 export interface AuctionsRepository {
   create(auction: Pick<AuctionDocument, 'title' | 'ownerId'>): Promise<AuctionDocument>;
   findById(id: ObjectId): Promise<AuctionDocument | null>;
+  /** Whether the auction exists: from memory when its setting is remembered (auctions are never deleted), else read by `_id`. */
+  exists(id: ObjectId): Promise<boolean>;
   /** The auctions of `ownerId`, or every auction when undefined; newest created first. */
   list(ownerId: string | undefined): Promise<AuctionDocument[]>;
   /**
    * `enableViewerAnalytics` of each of these auctions that exists, by hex id. Exact: a change that
    * returned before this call began is seen, by every backend instance. Answered from memory
-   * after one read by `_id` of the settings generation; only auctions not remembered are read.
+   * after one read by `_id` of the settings log; only auctions not remembered are read, by `_id`.
    */
   analyticsSettings(ids: readonly ObjectId[]): Promise<Map<string, boolean>>;
-  /** The auction after the change, or null when there is none. Bumps the settings generation before it returns. */
+  /** The auction after the change, or null when there is none. Logs the change before it returns. */
   setViewerAnalytics(id: ObjectId, enabled: boolean): Promise<AuctionDocument | null>;
+  /** Whether every auction's setting has been loaded at start (or the load failed, and reads take what they need). */
+  warmedUp(): boolean;
+  /** Waits for the load at start. */
+  close(): Promise<void>;
 }
 
 declare module 'fastify' {
@@ -45,75 +47,69 @@ declare module 'fastify' {
   }
 }
 
-/**
- * Settings remembered for one generation. A setting read after the generation was read is at
- * least as new as every change that generation counts: a change updates its auction first and
- * bumps the generation after, and the ingest reads the generation first and the auctions after.
- * So remembered settings are right for as long as the generation stays; any change clears them.
- */
-class SettingsCache {
-  generation = -1;
-  private readonly settings = new Map<string, boolean>();
-
-  /** Starts over when the generation moved. */
-  at(generation: number): void {
-    if (generation === this.generation) return;
-    this.generation = generation;
-    this.settings.clear();
-  }
-
-  get(hexId: string): boolean | undefined {
-    return this.settings.get(hexId);
-  }
-
-  /** Remembered only if no newer generation was seen meanwhile (a concurrent ingest may have). */
-  set(generation: number, hexId: string, enabled: boolean): void {
-    if (generation !== this.generation) return;
-    this.settings.set(hexId, enabled);
-    if (this.settings.size > MAX_CACHED_SETTINGS) {
-      const oldest = this.settings.keys().next();
-      if (oldest.done !== true) this.settings.delete(oldest.value);
-    }
-  }
-}
-
 function auctionsRepository(
   collection: Collection<AuctionDocument>,
-  generations: Collection<GenerationDocument>,
-  { guard }: DatabaseAvailability,
+  log: Collection<SettingsLogDocument>,
+  { guard, guardIterable }: DatabaseAvailability,
+  logger: FastifyBaseLogger,
 ): AuctionsRepository {
-  const cache = new SettingsCache();
-  const projection = { enableViewerAnalytics: 1 };
+  const memory = new SettingsMemory(log, guard, MAX_REMEMBERED_SETTINGS);
+  const projection = { enableViewerAnalytics: 1 } as const;
 
-  /** Settings of auctions not remembered. FerretDB 1.x answers `$in` by scanning the collection: a few key lookups are faster. */
-  async function readSettings(ids: readonly ObjectId[]): Promise<Pick<AuctionDocument, '_id' | 'enableViewerAnalytics'>[]> {
-    if (ids.length <= 8) {
-      const found = await Promise.all(ids.map((_id) => guard(() => collection.findOne({ _id }, { projection }))));
-      return found.filter((auction) => auction !== null);
-    }
-    return guard(() => collection.find({ _id: { $in: [...ids] } }, { projection }).toArray());
+  /** Every auction's setting, once at start, so that the ingest reads none by itself. */
+  async function load(): Promise<void> {
+    const head = await memory.start();
+    const cursor = collection.find({}, { projection }).limit(MAX_REMEMBERED_SETTINGS);
+    for await (const auction of guardIterable(cursor)) memory.remember(head, auction._id.toHexString(), auction.enableViewerAnalytics);
   }
+  let warm = false;
+  const loaded = load().then(
+    () => {
+      warm = true;
+      logger.info({ auctions: memory.size }, 'analytics settings loaded');
+    },
+    (error: unknown) => {
+      warm = true;
+      logger.warn({ err: error }, 'loading the analytics settings at start failed: the ingest reads what it needs');
+    },
+  );
 
-  async function bumpGeneration(): Promise<void> {
-    try {
-      await guard(() => generations.updateOne({ _id: GENERATION_ID }, { $inc: { value: 1 } }, { upsert: true }));
-    } catch (error) {
-      // Two first bumps at once: both upserted, one lost the insert. The document exists now.
-      if (!(error instanceof MongoServerError && error.code === DUPLICATE_KEY)) throw error;
-      await guard(() => generations.updateOne({ _id: GENERATION_ID }, { $inc: { value: 1 } }));
-    }
+  /** Settings of auctions not remembered, by `_id`, a few at a time. */
+  async function readSettings(ids: readonly ObjectId[]): Promise<Pick<AuctionDocument, '_id' | 'enableViewerAnalytics'>[]> {
+    const found: Pick<AuctionDocument, '_id' | 'enableViewerAnalytics'>[] = [];
+    let next = 0;
+    const reader = async (): Promise<void> => {
+      for (let i = next++; i < ids.length; i = next++) {
+        const _id = ids[i] as ObjectId;
+        const auction = await guard(() => collection.findOne({ _id }, { projection }));
+        if (auction !== null) found.push(auction);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(POINT_READS_AT_ONCE, ids.length) }, reader));
+    return found;
   }
 
   return {
     async create({ title, ownerId }) {
       const now = new Date();
       const auction = { _id: new ObjectId(), title, ownerId, enableViewerAnalytics: false, createdAt: now, updatedAt: now };
+      const head = memory.applied;
       await guard(() => collection.insertOne(auction));
+      memory.remember(head, auction._id.toHexString(), false);
       return auction;
     },
 
     findById(id) {
       return guard(() => collection.findOne({ _id: id }));
+    },
+
+    async exists(id) {
+      if (memory.get(id.toHexString()) !== undefined) return true;
+      const head = memory.applied;
+      const auction = await guard(() => collection.findOne({ _id: id }, { projection }));
+      if (auction === null) return false;
+      memory.remember(head, auction._id.toHexString(), auction.enableViewerAnalytics);
+      return true;
     },
 
     async list(ownerId) {
@@ -122,13 +118,14 @@ function auctionsRepository(
     },
 
     async analyticsSettings(ids) {
-      const generation = (await guard(() => generations.findOne({ _id: GENERATION_ID })))?.value ?? 0;
-      cache.at(generation);
+      // A request that comes while they load (a process that takes traffic before /ready) waits rather than read them one by one.
+      await loaded;
+      const head = await memory.catchUp();
       const settings = new Map<string, boolean>();
       const unknown: ObjectId[] = [];
       for (const id of ids) {
         const hexId = id.toHexString();
-        const enabled = cache.get(hexId);
+        const enabled = memory.get(hexId);
         if (enabled === undefined) unknown.push(id);
         else settings.set(hexId, enabled);
       }
@@ -136,7 +133,7 @@ function auctionsRepository(
       for (const auction of await readSettings(unknown)) {
         const hexId = auction._id.toHexString();
         settings.set(hexId, auction.enableViewerAnalytics);
-        cache.set(generation, hexId, auction.enableViewerAnalytics);
+        memory.remember(head, hexId, auction.enableViewerAnalytics);
       }
       return settings;
     },
@@ -145,9 +142,15 @@ function auctionsRepository(
       const updated = await guard(() =>
         collection.findOneAndUpdate({ _id: id }, { $set: { enableViewerAnalytics: enabled, updatedAt: new Date() } }, { returnDocument: 'after' }),
       );
-      // After the auction, before the reply: every ingest that starts later sees a new generation.
-      await bumpGeneration();
+      // After the auction, before the reply: every ingest that starts later reads this change.
+      if (updated !== null) await memory.append(id);
       return updated;
+    },
+
+    warmedUp: () => warm,
+
+    async close() {
+      await loaded;
     },
   };
 }
@@ -161,10 +164,12 @@ export default fp(
       'auctions',
       auctionsRepository(
         db.collection<AuctionDocument>(AUCTIONS_COLLECTION),
-        db.collection<GenerationDocument>(SETTINGS_GENERATION_COLLECTION),
+        db.collection<SettingsLogDocument>(SETTINGS_LOG_COLLECTION),
         fastify.databaseAvailability,
+        fastify.log,
       ),
     );
+    fastify.addHook('onClose', () => fastify.auctions.close());
   },
   { name: 'auctions-repository', dependencies: ['mongodb', 'database-availability'] },
 );

@@ -20,9 +20,9 @@ const auctions: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request) => {
       const { id } = request.params;
-      const auction = await fastify.auctions.findById(new ObjectId(id));
-      if (auction === null) throw new AuctionNotFoundError(id);
-      return { success: true as const, data: { id: auction._id.toHexString() } };
+      const auctionId = new ObjectId(id);
+      if (!(await fastify.auctions.exists(auctionId))) throw new AuctionNotFoundError(id);
+      return { success: true as const, data: { id: auctionId.toHexString() } };
     },
   );
 };

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { ObjectId, type CommandStartedEvent } from 'mongodb';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { BatchOutcome } from '@viewer-analytics/shared';
-import { buildApp, createAuction, dropAndClose, internalKey, snapshot, testConfig, windowStart } from '../../helper.js';
+import { buildApp, createAuction, database, dropAndClose, internalKey, snapshot, testConfig, windowStart } from '../../helper.js';
 
 /** The run's database, with every command of this client reported (to count what a request reads). */
 function monitoredUri(): string {
@@ -40,15 +40,57 @@ describe('analytics settings read by the ingest: remembered, yet exact across ba
   const reads = (collection: string): number =>
     commands.filter((event) => event.commandName === 'find' && event.command['find'] === collection).length;
 
-  it('reads each auction once, then only the settings generation, by _id', async () => {
+  const auctionReads = (): Record<string, unknown>[] =>
+    commands.flatMap((event) => (event.commandName === 'find' && event.command['find'] === 'auctions' ? [event.command['filter'] as Record<string, unknown>] : []));
+
+  it('reads an auction it has not loaded once, by _id, then only the settings log, by _id', async () => {
     const auctionIds = await Promise.all(Array.from({ length: 40 }, () => createAuction(toggling)));
+    commands.length = 0;
     expect(await ingest(auctionIds, 10)).toMatchObject({ stored: 40 });
+    // Created after this instance loaded the settings: read one by one, never through $in, which FerretDB scans.
+    expect(auctionReads()).toHaveLength(40);
+    expect(auctionReads().every((filter) => Object.keys(filter).join() === '_id' && filter['_id'] instanceof ObjectId)).toBe(true);
     commands.length = 0;
     expect(await ingest(auctionIds, 9)).toMatchObject({ stored: 40 });
     expect(reads('auctions')).toBe(0);
-    expect(reads('settingsgeneration')).toBe(1);
-    const generationRead = commands.find((event) => event.command['find'] === 'settingsgeneration');
-    expect(generationRead?.command['filter']).toEqual({ _id: 'generation' });
+    expect(reads('settingschanges')).toBe(1);
+    const logRead = commands.find((event) => event.command['find'] === 'settingschanges');
+    expect(logRead?.command['filter']).toEqual({ _id: expect.any(Number) as unknown });
+  });
+
+  it('a backend started later loads every setting and reads no auction at ingest', async () => {
+    const auctionIds = await Promise.all(Array.from({ length: 30 }, (_, i) => createAuction(toggling, { enableViewerAnalytics: i % 3 !== 0 })));
+    const later = await buildApp(testConfig(import.meta.filename, { MONGODB_URI: monitoredUri(), MONGODB_DATABASE: toggling.mongo.db?.databaseName }));
+    const laterCommands: CommandStartedEvent[] = [];
+    try {
+      await vi.waitFor(() => {
+        expect(later.auctions.warmedUp()).toBe(true);
+      });
+      later.mongo.client.on('commandStarted', (event) => laterCommands.push(event));
+      const reply = await later.inject({
+        method: 'POST',
+        url: '/api/v1/analytics/snapshots',
+        headers: internalKey,
+        payload: { snapshots: auctionIds.map((auctionId) => ({ auctionId, ...snapshot({ timestamp: windowStart(3) }) })) },
+      });
+      expect(reply.json<{ data: BatchOutcome }>().data).toMatchObject({ stored: 20, disabled: 10 });
+      const lookup = await later.inject({ method: 'GET', url: `/api/v1/internal/auctions/${auctionIds[0] ?? ''}`, headers: internalKey });
+      expect(lookup.statusCode).toBe(200);
+      expect(laterCommands.filter((event) => event.command['find'] === 'auctions')).toHaveLength(0);
+    } finally {
+      await later.close();
+    }
+  });
+
+  it('sees every change when several instances change settings at once, as the log has no gaps', async () => {
+    const auctionIds = await Promise.all(Array.from({ length: 12 }, () => createAuction(toggling)));
+    expect(await ingest(auctionIds, 2)).toMatchObject({ stored: 12 });
+    // Half through each instance, all at once: both append to the log concurrently.
+    await Promise.all(auctionIds.map((id, i) => (i % 2 === 0 ? toggling : ingesting).auctions.setViewerAnalytics(new ObjectId(id), false)));
+    expect(await ingest(auctionIds, 1)).toMatchObject({ stored: 0, disabled: 12 });
+    const numbers = (await database(toggling).collection('settingschanges').find({}).toArray()).flatMap(({ _id }) => (typeof _id === 'number' ? [_id] : []));
+    numbers.sort((a, b) => a - b);
+    expect(numbers).toEqual(Array.from({ length: numbers.length }, (_, i) => i + 1));
   });
 
   it('applies a change made through another instance to every snapshot that arrives after it returned', async () => {

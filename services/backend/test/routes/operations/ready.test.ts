@@ -20,6 +20,7 @@ describe('GET /ready', () => {
 
   it('answers 200 while MongoDB answers a ping', async () => {
     await vi.waitFor(() => {
+      expect(app.auctions.warmedUp()).toBe(true);
       expect(app.viewerHours.warmedUp()).toBe(true);
     });
     const reply = await app.inject({ method: 'GET', url: '/ready' });
@@ -50,6 +51,10 @@ describe('GET /ready at start', () => {
 
     const app = await buildApp(config);
     try {
+      // No auction: the settings load at once, the marks take a while.
+      await vi.waitFor(() => {
+        expect(app.auctions.warmedUp()).toBe(true);
+      });
       const loading = await app.inject({ method: 'GET', url: '/ready' });
       expect(loading.statusCode).toBe(503);
       expect(loading.json()).toEqual({ success: false, error: { code: 'DATABASE_UNAVAILABLE', message: 'Loading the hour marks and figures from the database' } });

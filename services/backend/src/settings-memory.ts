@@ -1,0 +1,116 @@
+import { MongoServerError, type Collection, type ObjectId } from 'mongodb';
+import { DUPLICATE_KEY } from './database-errors.js';
+
+/**
+ * The settings change log: `{_id: n, auction, at}` is the n-th change of an auction's setting,
+ * numbered from 1 without gaps (n is written only once n - 1 exists), beside one `{_id: 'head',
+ * value}`, a hint of a recent n that spares a starting process reading the whole log.
+ * Insert and whole-document replace only: FerretDB 1.x loses concurrent `$inc` of one document.
+ */
+export type SettingsLogDocument = { _id: number; auction: ObjectId; at: Date } | { _id: 'head'; value: number };
+
+type Guard = <T>(operation: () => Promise<T>) => Promise<T>;
+
+const HEAD_ID = 'head';
+/** Changes read at once when a process is behind: the first read is one, then up to this many. */
+const MAX_READ_AHEAD = 64;
+
+/**
+ * Each auction's `enableViewerAnalytics`, remembered, and exact on every backend instance: a
+ * change updates its auction, then appends to the log before its route replies; a reader first
+ * reads the log from the last change it applied (one read by `_id` when nothing changed) and
+ * forgets the auctions it names. A setting read from the database is remembered only if no change
+ * was applied meanwhile, since that change may have been forgotten before the setting arrived.
+ */
+export class SettingsMemory {
+  /** Every change up to this one has been applied. */
+  private head = 0;
+  private readonly settings = new Map<string, boolean>();
+
+  constructor(
+    private readonly log: Collection<SettingsLogDocument>,
+    private readonly guard: Guard,
+    private readonly maxRemembered: number,
+  ) {}
+
+  get size(): number {
+    return this.settings.size;
+  }
+
+  get(hexId: string): boolean | undefined {
+    return this.settings.get(hexId);
+  }
+
+  /** The last change applied: pass it back to `remember` with what was read after it. */
+  get applied(): number {
+    return this.head;
+  }
+
+  /** Kept only if no change was applied since `head`; the one remembered longest goes when full. */
+  remember(head: number, hexId: string, enabled: boolean): void {
+    if (head !== this.head) return;
+    this.settings.set(hexId, enabled);
+    if (this.settings.size > this.maxRemembered) {
+      const oldest = this.settings.keys().next();
+      if (oldest.done !== true) this.settings.delete(oldest.value);
+    }
+  }
+
+  /** Goes on from the head hint rather than read the whole log, forgetting everything remembered so far. */
+  async start(): Promise<number> {
+    const hint = await this.guard(() => this.log.findOne({ _id: HEAD_ID }));
+    if (hint !== null && 'value' in hint && hint.value > this.head) {
+      this.settings.clear();
+      this.head = hint.value;
+    }
+    return this.catchUp();
+  }
+
+  /**
+   * Applies every change appended before this call began (and maybe some after) and returns the
+   * last one applied. Concurrent calls share the work: each applies only the next change in order.
+   */
+  async catchUp(): Promise<number> {
+    let ahead = 1;
+    for (;;) {
+      const from = this.head + 1;
+      const ids = Array.from({ length: ahead }, (_, i) => from + i);
+      const found = await Promise.all(ids.map((_id) => this.guard(() => this.log.findOne({ _id }))));
+      for (const change of found) {
+        // A change not there yet: nothing appended before the call began is after it, as the log has no gaps.
+        if (change === null) return this.head;
+        if (change._id === this.head + 1 && 'auction' in change) {
+          this.settings.delete(change.auction.toHexString());
+          this.head = change._id;
+        }
+      }
+      ahead = Math.min(ahead * 4, MAX_READ_AHEAD);
+    }
+  }
+
+  /** Records a change of `auction`'s setting, made before this call; readers that start after it returns see it. */
+  async append(auction: ObjectId): Promise<void> {
+    for (;;) {
+      const next = (await this.catchUp()) + 1;
+      try {
+        await this.guard(() => this.log.insertOne({ _id: next, auction, at: new Date() }));
+      } catch (error) {
+        // Another instance took this number first: read it, then take the next.
+        if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) continue;
+        throw error;
+      }
+      await this.hint(next);
+      return;
+    }
+  }
+
+  /** Only a hint (two writers may leave the lower number): a reader goes on from it until a change is missing. */
+  private async hint(value: number): Promise<void> {
+    try {
+      await this.guard(() => this.log.replaceOne({ _id: HEAD_ID }, { value }, { upsert: true }));
+    } catch (error) {
+      // Two first hints at once: one lost the insert, the other wrote one.
+      if (!(error instanceof MongoServerError && error.code === DUPLICATE_KEY)) throw error;
+    }
+  }
+}
