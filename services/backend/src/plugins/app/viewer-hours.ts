@@ -15,10 +15,10 @@ import type { SnapshotDocument, ViewerAnalyticsRepository } from './viewer-analy
  * Reads of many auctions over long ranges (the owner's overview and heatmap) without scanning the
  * snapshot collection, which FerretDB 1.x does for any query but a lookup by _id.
  *
- * - Marks: the ingest inserts a small document for an auction-hour the first time this process
- *   stores a window of it, and again whenever it stores a window of an hour already settled (a
- *   late snapshot, after an outage): one document per auction-hour and process, about one per 60
- *   snapshots. Each process keeps every mark in memory (its own as it inserts them, the others'
+ * - Marks: the ingest marks an auction-hour the first time this process stores a window of it, and
+ *   again whenever it stores a window of an hour already settled (a late snapshot, after an
+ *   outage). One document per hour and ingest request lists the auctions it marks, so a flush of
+ *   10,000 auctions in a new hour inserts two marks, not 10,000. Each process keeps every mark in memory (its own as it inserts them, the others'
  *   read again in the background at most every MARKS_FRESH_MS, only the newer ones), since
  *   FerretDB reads the whole collection for any query of them.
  * - Hours: an auction-hour's windows copied into one document keyed `<auction hex>:<hour start>`,
@@ -68,7 +68,10 @@ const FIGURES_BY_KEY = 2_000;
 
 interface MarkDocument {
   _id: string;
-  auction: ObjectId;
+  /** The auctions marked in this hour. */
+  auctions: ObjectId[];
+  /** An earlier version's mark: one auction per document. */
+  auction?: ObjectId;
   hour: Date;
   /** When the ingest finished storing the windows it marks (after the snapshots were written). */
   at: Date;
@@ -279,7 +282,7 @@ function viewerHours(
     return starts;
   };
 
-  function addMark({ auction, hour, at }: Pick<MarkDocument, 'auction' | 'hour' | 'at'>): void {
+  function addMark({ auction, hour, at }: { auction: ObjectId; hour: Date; at: Date }): void {
     const hex = auction.toHexString();
     const key = keyOf(hex, hour.getTime());
     const known = marked.get(key);
@@ -292,8 +295,8 @@ function viewerHours(
     marksReading ??= (async () => {
       const startedAt = Date.now();
       const since = new Date(Math.max(0, marksReadAt - MARKS_OVERLAP_MS));
-      const found = await guard(() => marks.find({ at: { $gte: since } }, { projection: { _id: 0, auction: 1, hour: 1, at: 1 } }).toArray());
-      for (const mark of found) addMark(mark);
+      const found = await guard(() => marks.find({ at: { $gte: since } }, { projection: { _id: 0, auctions: 1, auction: 1, hour: 1, at: 1 } }).toArray());
+      for (const { auctions, auction, hour, at } of found) for (const one of auctions ?? [auction]) if (one !== undefined) addMark({ auction: one, hour, at });
       marksReadAt = startedAt;
       forgetExpired(startedAt);
     })().finally(() => {
@@ -641,28 +644,37 @@ function viewerHours(
     },
 
     async noteStored(stored, doneAt) {
-      const keys = new Map<string, MarkDocument>();
+      const byHour = new Map<number, ObjectId[]>();
+      const seen = new Set<string>();
       const fresh: string[] = [];
+      const lateHours = new Set<number>();
       for (const snapshot of stored) {
         const hex = snapshot.auction.toHexString();
         const hour = hourOf(snapshot.timestamp.getTime());
         const key = keyOf(hex, hour);
-        if (keys.has(key)) continue;
+        if (seen.has(key)) continue;
+        seen.add(key);
         // Late: a copy of the hour may have been taken before this write; the mark makes reads take another.
         const late = doneAt + CLOCK_SKEW_MS >= hour + HOUR_MS + HOUR_SETTLED_MS;
         if (!late && remembered.has(key)) continue;
-        sequence += 1;
-        keys.set(key, { _id: `${key}:${prefix}${String(sequence)}`, auction: snapshot.auction, hour: new Date(hour), at: new Date(doneAt) });
-        if (!late) fresh.push(key);
+        const auctions = byHour.get(hour);
+        if (auctions === undefined) byHour.set(hour, [snapshot.auction]);
+        else auctions.push(snapshot.auction);
+        if (late) lateHours.add(hour);
+        else fresh.push(key);
       }
-      if (keys.size === 0) return;
-      await guard(() => marks.insertMany([...keys.values()], { ordered: false }));
+      if (byHour.size === 0) return;
+      const at = new Date(doneAt);
+      const documents = [...byHour].map(([hour, auctions]): MarkDocument => {
+        sequence += 1;
+        return { _id: `${String(hour)}:${prefix}${String(sequence)}`, auctions, hour: new Date(hour), at };
+      });
+      await guard(() => marks.insertMany(documents, { ordered: false }));
       // This process's reads see its own marks at once; other processes' within MARKS_STALE_MS.
-      for (const mark of keys.values()) addMark(mark);
+      for (const { auctions, hour } of documents) for (const auction of auctions) addMark({ auction, hour, at });
       if (remembered.size + fresh.length > MAX_REMEMBERED) remembered.clear();
       for (const key of fresh) remembered.add(key);
-      const lateHours = [...keys.keys()].filter((key) => !fresh.includes(key)).map((key) => Number(key.split(':')[1]));
-      if (lateHours.length > 0) copyLater(lateHours);
+      if (lateHours.size > 0) copyLater([...lateHours]);
     },
 
     async windows(auctions, range) {
@@ -721,7 +733,9 @@ function viewerHours(
 
 /** The document saying every snapshot stored before marks existed has been marked (it has no hour: no read finds it). */
 const BACKFILLED = 'backfilled';
-const BACKFILL_CHUNK = 5_000;
+/** Auctions listed in one backfilled mark at most, and marks inserted at once: a few MB per insert. */
+const BACKFILL_AUCTIONS_PER_MARK = 5_000;
+const BACKFILL_MARKS_PER_INSERT = 100;
 
 /**
  * Once per database: marks the auction-hours of snapshots stored before this version, which the
@@ -731,27 +745,35 @@ const BACKFILL_CHUNK = 5_000;
 async function backfillMarks(marks: Collection<MarkDocument>, snapshots: ViewerAnalyticsRepository): Promise<number | undefined> {
   if ((await marks.findOne({ _id: BACKFILLED })) !== null) return undefined;
   const at = new Date();
-  const found = new Map<string, MarkDocument>();
+  const byHour = new Map<number, Map<string, ObjectId>>();
   for await (const window of snapshots.windowsSince(new Date(0))) {
-    const hex = window.auction.toHexString();
     const hour = hourOf(window.timestamp.getTime());
-    const key = keyOf(hex, hour);
-    if (!found.has(key)) found.set(key, { _id: `${key}:backfill`, auction: window.auction, hour: new Date(hour), at });
+    let auctions = byHour.get(hour);
+    if (auctions === undefined) byHour.set(hour, (auctions = new Map()));
+    auctions.set(window.auction.toHexString(), window.auction);
   }
-  const all = [...found.values()];
-  for (let i = 0; i < all.length; i += BACKFILL_CHUNK) {
+  const all: MarkDocument[] = [];
+  let marked = 0;
+  for (const [hour, auctions] of byHour) {
+    const list = [...auctions.values()];
+    marked += list.length;
+    for (let i = 0; i < list.length; i += BACKFILL_AUCTIONS_PER_MARK) {
+      all.push({ _id: `${String(hour)}:backfill:${String(i)}`, auctions: list.slice(i, i + BACKFILL_AUCTIONS_PER_MARK), hour: new Date(hour), at });
+    }
+  }
+  for (let i = 0; i < all.length; i += BACKFILL_MARKS_PER_INSERT) {
     try {
-      await marks.insertMany(all.slice(i, i + BACKFILL_CHUNK), { ordered: false });
+      await marks.insertMany(all.slice(i, i + BACKFILL_MARKS_PER_INSERT), { ordered: false });
     } catch (error) {
       // Another process backfilling at the same time: its marks are the same.
       if (!onlyDuplicateKeys(error)) throw error;
     }
   }
-  // Typed as a mark without hour or auction: the marks' readers filter on the hour, which this lacks.
+  // Typed as a mark without hour or auctions: the marks' readers filter on `at`, which this lacks.
   await marks.insertOne({ _id: BACKFILLED } as MarkDocument).catch((error: unknown) => {
     if (!(error instanceof MongoServerError && error.code === DUPLICATE_KEY)) throw error;
   });
-  return all.length;
+  return marked;
 }
 
 /** The marks and hour copies behind the reads of many auctions; the only module that touches their collections. */
