@@ -3,6 +3,7 @@ import type { IngestMode, IngestResult, IngestRun } from '../scenarios/ingest.js
 import { dashboardMarkdown, type DashboardResult } from '../scenarios/dashboard.js';
 import { insightsMarkdown, type InsightsResult } from '../scenarios/insights.js';
 import { soakMarkdown, type SoakResult } from '../scenarios/soak.js';
+import { distribution } from './stats.js';
 import type { SocketResult } from '../scenarios/socket.js';
 
 export interface BenchResults {
@@ -162,12 +163,21 @@ function flushTable(result: FlushResult): string[] {
     '| (5) flush via | window | auctions | batch requests | stored (in database) | stored after window end | bar: ≤ 2 s and 2 requests |',
     '| --- | --- | ---: | ---: | ---: | ---: | --- |',
   ];
+  const via = (kind: FlushResult['windows'][number]['via']): string => (kind === 'e2e' ? 'socket server process (real viewers)' : 'socket server modules');
   for (const w of result.windows) {
     const pass = w.withinBar && w.batchRequests === 2;
     lines.push(
-      `| ${w.via === 'e2e' ? 'socket server process (real viewers)' : 'socket server modules'} | ${w.windowStart} | ${int(w.auctions)} | ` +
+      `| ${via(w.via)} | ${w.windowStart} | ${int(w.auctions)} | ` +
         `${w.batchRequests} | ${int(w.stored)} (${int(w.documentsInDatabase)}) | ${ms(w.storedAfterMs)} | ${pass ? 'pass' : '**fail**'} |`,
     );
+  }
+  // The bar is the median window, each storing every snapshot in two requests.
+  for (const kind of ['modules', 'e2e'] as const) {
+    const windows = result.windows.filter((w) => w.via === kind);
+    if (windows.length < 2) continue;
+    const median = distribution(Float64Array.from(windows, (w) => w.storedAfterMs)).p50;
+    const pass = median <= result.barMs && windows.every((w) => w.batchRequests === 2 && w.stored === w.auctions);
+    lines.push(`| ${via(kind)}: **median of ${String(windows.length)}** | | | | | ${ms(median)} | ${pass ? 'pass' : '**fail**'} |`);
   }
   return lines;
 }
