@@ -18,9 +18,10 @@ import type { SnapshotDocument, ViewerAnalyticsRepository } from './viewer-analy
  * - Marks: the ingest marks an auction-hour the first time this process stores a window of it, and
  *   again whenever it stores a window of an hour already settled (a late snapshot, after an
  *   outage). One document per hour and ingest request lists the auctions it marks, so a flush of
- *   10,000 auctions in a new hour inserts two marks, not 10,000. Each process keeps every mark in memory (its own as it inserts them, the others'
- *   read again in the background at most every MARKS_FRESH_MS, only the newer ones), since
- *   FerretDB reads the whole collection for any query of them.
+ *   10,000 auctions in a new hour inserts two marks, not 10,000. Each process keeps every mark in
+ *   memory (its own as it inserts them, the others' read again in the background at most every
+ *   MARKS_FRESH_MS, only the newer ones), since FerretDB reads the whole collection for any query
+ *   of them.
  * - Hours: an auction-hour's windows copied into one document keyed `<auction hex>:<hour start>`,
  *   written by the first read that needs a settled hour, and used while no mark of the hour is
  *   newer than the copy. Hours not settled yet are read from the snapshots by key, each window once.
@@ -63,14 +64,20 @@ const MARK_RETENTION_EXTRA_MS = 2 * HOUR_MS;
 export const MARKS_COLLECTION = 'viewerhourmarks';
 export const HOURS_COLLECTION = 'viewerhours';
 export const FIGURES_COLLECTION = 'viewerhourfigures';
+/**
+ * Replacements per update command. FerretDB 1.24 keeps the read of each document an update command
+ * replaces open, on one of its 100 SQLite connections per database, until the whole command ends:
+ * a command that replaces 100 stored documents waits for a connection forever, and every client
+ * of the database with it (seen when the hours of late snapshots were copied again).
+ */
+const REPLACES_PER_COMMAND = 25;
 /** Up to this many hours' figures are asked for by key ($in); beyond, by their hours' range (FerretDB compares every id of an $in with every document). */
 const FIGURES_BY_KEY = 2_000;
 
 interface MarkDocument {
   _id: string;
-  /** The auctions marked in this hour. */
-  auctions: ObjectId[];
-  /** An earlier version's mark: one auction per document. */
+  /** The auctions marked in this hour (absent from an earlier version's marks, which name one `auction`). */
+  auctions?: ObjectId[];
   auction?: ObjectId;
   hour: Date;
   /** When the ingest finished storing the windows it marks (after the snapshots were written). */
@@ -394,19 +401,22 @@ function viewerHours(
     return new Map(copied);
   }
 
-  /** Stores these documents whole, replacing what their keys hold. */
+  /** Stores these documents whole, replacing what their keys hold, REPLACES_PER_COMMAND at a time. */
   async function replaceWhole<T extends { _id: string }>(collection: Collection<T>, documents: readonly T[]): Promise<void> {
-    try {
-      await guard(() =>
-        collection.bulkWrite(
-          // The driver's filter type cannot see that T's _id is a string.
-          documents.map((document) => ({ replaceOne: { filter: { _id: document._id } as Filter<T>, replacement: document as WithoutId<T>, upsert: true } })),
-          { ordered: false },
-        ),
-      );
-    } catch (error) {
-      // Two processes writing the same key at once: both upserted, one lost the insert; the other's document is as good.
-      if (!onlyDuplicateKeys(error)) throw error;
+    for (let i = 0; i < documents.length; i += REPLACES_PER_COMMAND) {
+      const chunk = documents.slice(i, i + REPLACES_PER_COMMAND);
+      try {
+        await guard(() =>
+          collection.bulkWrite(
+            // The driver's filter type cannot see that T's _id is a string.
+            chunk.map((document) => ({ replaceOne: { filter: { _id: document._id } as Filter<T>, replacement: document as WithoutId<T>, upsert: true } })),
+            { ordered: false },
+          ),
+        );
+      } catch (error) {
+        // Two processes writing the same key at once: both upserted, one lost the insert; the other's document is as good.
+        if (!onlyDuplicateKeys(error)) throw error;
+      }
     }
   }
 
@@ -665,7 +675,7 @@ function viewerHours(
       }
       if (byHour.size === 0) return;
       const at = new Date(doneAt);
-      const documents = [...byHour].map(([hour, auctions]): MarkDocument => {
+      const documents = [...byHour].map(([hour, auctions]) => {
         sequence += 1;
         return { _id: `${String(hour)}:${prefix}${String(sequence)}`, auctions, hour: new Date(hour), at };
       });
@@ -749,7 +759,7 @@ async function backfillMarks(marks: Collection<MarkDocument>, snapshots: ViewerA
   for await (const window of snapshots.windowsSince(new Date(0))) {
     const hour = hourOf(window.timestamp.getTime());
     let auctions = byHour.get(hour);
-    if (auctions === undefined) byHour.set(hour, (auctions = new Map()));
+    if (auctions === undefined) byHour.set(hour, (auctions = new Map<string, ObjectId>()));
     auctions.set(window.auction.toHexString(), window.auction);
   }
   const all: MarkDocument[] = [];

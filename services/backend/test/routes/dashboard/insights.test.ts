@@ -177,6 +177,29 @@ describe('GET /api/v1/analytics/overview and /api/v1/analytics/heatmap', () => {
     expect(copy?.windows).toHaveLength(2);
   });
 
+  it('copies again the hours of 130 auctions when late snapshots come for hours already copied, and the database still answers', async () => {
+    // FerretDB 1.24 stopped answering anyone when one update command replaced 100 stored documents or more.
+    const auctions = await Promise.all(Array.from({ length: 130 }, () => createAuction(app, { ownerId: 'recopied-owner' })));
+    const older = 5 * 24 * 60 + (new Date(windowStart(5 * 24 * 60)).getUTCMinutes() === 59 ? 1 : 0);
+    const hour = Math.floor(Date.parse(windowStart(older)) / HOUR) * HOUR;
+    const copies = database(app).collection<{ _id: string; windows: unknown[] }>(HOURS_COLLECTION);
+    const copiedWith = async (windows: number): Promise<number> => {
+      const deadline = Date.now() + COPY_AFTER_QUIET_MS + 15_000;
+      let done = 0;
+      while (Date.now() < deadline) {
+        const found = await copies.find({ _id: { $in: auctions.map((auction) => `${auction}:${String(hour)}`) } }).toArray();
+        done = found.filter((copy) => copy.windows.length === windows).length;
+        if (done === auctions.length) break;
+        await sleep(250);
+      }
+      return done;
+    };
+    await ingest(auctions.map((auction) => item(auction, older, 5)));
+    expect(await copiedWith(1)).toBe(auctions.length);
+    await ingest(auctions.map((auction) => item(auction, older - 1, 6)));
+    expect(await copiedWith(2)).toBe(auctions.length);
+  });
+
   it('shows hours another backend process marked within seconds, and never waits for them', async () => {
     const other = await buildApp(config); // the same database, its own marks
     try {
