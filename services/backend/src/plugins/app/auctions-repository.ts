@@ -1,6 +1,7 @@
 import { ObjectId, type Collection } from 'mongodb';
 import fp from 'fastify-plugin';
 import type { FastifyBaseLogger } from 'fastify';
+import { boundedMap } from '../../bounded-map.js';
 import { SettingsMemory, type SettingsLogDocument } from '../../settings-memory.js';
 import type { DatabaseAvailability } from './database-availability.js';
 
@@ -76,17 +77,8 @@ function auctionsRepository(
 
   /** Settings of auctions not remembered, by `_id`, a few at a time. */
   async function readSettings(ids: readonly ObjectId[]): Promise<Pick<AuctionDocument, '_id' | 'enableViewerAnalytics'>[]> {
-    const found: Pick<AuctionDocument, '_id' | 'enableViewerAnalytics'>[] = [];
-    let next = 0;
-    const reader = async (): Promise<void> => {
-      for (let i = next++; i < ids.length; i = next++) {
-        const _id = ids[i] as ObjectId;
-        const auction = await guard(() => collection.findOne({ _id }, { projection }));
-        if (auction !== null) found.push(auction);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(POINT_READS_AT_ONCE, ids.length) }, reader));
-    return found;
+    const found = await boundedMap(ids, POINT_READS_AT_ONCE, (_id) => guard(() => collection.findOne({ _id }, { projection })));
+    return found.filter((auction) => auction !== null);
   }
 
   return {

@@ -1,5 +1,6 @@
 import type { Collection, ObjectId } from 'mongodb';
 import fp from 'fastify-plugin';
+import { boundedMap } from '../../bounded-map.js';
 import { onlyDuplicateKeys } from '../../database-errors.js';
 import { createRetentionIndex, purgeInChunks, type RetentionIndex } from '../../database-retention.js';
 import type { DatabaseAvailability } from './database-availability.js';
@@ -55,6 +56,11 @@ export function keyedWindowStarts(range: { readonly since: Date; readonly until:
   const count = Math.floor((range.until.getTime() - first) / windowMs) + 1;
   return count > KEYED_READ_WINDOWS ? undefined : Array.from({ length: Math.max(0, count) }, (_, i) => first + i * windowMs);
 }
+/**
+ * Lookups by key in flight per read: on FerretDB 60 at once took no less time than 16 (about
+ * 0.4 ms each on 2 cores) and wanted 60 connections.
+ */
+const KEYED_READS_AT_ONCE = 16;
 const SERIES_PROJECTION = {
   _id: 0,
   timestamp: 1,
@@ -75,9 +81,8 @@ async function* windowsByKey(
   starts: readonly number[],
 ): AsyncIterable<SeriesWindow> {
   const hex = auction.toHexString();
-  // All at once: the driver's pool bounds how many are in flight.
   const found = await guard(() =>
-    Promise.all(starts.map((start) => collection.findOne<SeriesWindow>({ _id: snapshotKey(hex, start) }, { projection: SERIES_PROJECTION }))),
+    boundedMap(starts, KEYED_READS_AT_ONCE, (start) => collection.findOne<SeriesWindow>({ _id: snapshotKey(hex, start) }, { projection: SERIES_PROJECTION })),
   );
   for (const window of found) if (window !== null) yield window;
 }
