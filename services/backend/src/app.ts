@@ -51,6 +51,9 @@ function logOutput(
   return config.NODE_ENV === 'development' && process.stdout.isTTY ? { transport: PRETTY_LOGS } : {};
 }
 
+/** How long one plugin may take to start. */
+const PLUGIN_TIMEOUT_MS = 10 * 60_000;
+
 /** Fastify options shared by the server and the tests' app builder. */
 export function fastifyOptions(config: BackendConfig, destination?: DestinationStream): FastifyHttpOptions<Server> {
   return {
@@ -62,6 +65,9 @@ export function fastifyOptions(config: BackendConfig, destination?: DestinationS
     connectionTimeout: KEEP_ALIVE_TIMEOUT_MS + config.REQUEST_TIMEOUT_MS,
     // Node checks request deadlines every 30 s by default: too coarse for a timeout of seconds.
     http: { connectionsCheckingInterval: 1_000 },
+    // Start-up builds indexes and marks the hours of snapshots stored before marks existed, once
+    // per database: minutes on FerretDB with a million snapshots, past Fastify's default 10 s.
+    pluginTimeout: PLUGIN_TIMEOUT_MS,
     frameworkErrors,
     clientErrorHandler,
     logger: {
