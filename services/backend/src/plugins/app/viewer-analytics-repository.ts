@@ -56,6 +56,7 @@ export function keyedWindowStarts(range: { readonly since: Date; readonly until:
   const count = Math.floor((range.until.getTime() - first) / windowMs) + 1;
   return count > KEYED_READ_WINDOWS ? undefined : Array.from({ length: Math.max(0, count) }, (_, i) => first + i * windowMs);
 }
+
 /**
  * Lookups by key in flight per read: on FerretDB 60 at once took no less time than 16 (about
  * 0.4 ms each on 2 cores) and wanted 60 connections.
