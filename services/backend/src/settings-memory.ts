@@ -1,5 +1,5 @@
 import { MongoServerError, type Collection, type ObjectId } from 'mongodb';
-import { DUPLICATE_KEY } from './database-errors.js';
+import { DUPLICATE_KEY, onlyDuplicateKeys } from './database-errors.js';
 
 /**
  * The settings change log: `{_id: n, auction, at}` is the n-th change of an auction's setting,
@@ -14,6 +14,8 @@ type Guard = <T>(operation: () => Promise<T>) => Promise<T>;
 const HEAD_ID = 'head';
 /** Changes read at once when a process is behind: the first read is one, then up to this many. */
 const MAX_READ_AHEAD = 64;
+/** Changes appended in one insert at most. */
+const MAX_APPENDED_AT_ONCE = 500;
 
 /**
  * Each auction's `enableViewerAnalytics`, remembered, and exact on every backend instance: a
@@ -26,8 +28,9 @@ export class SettingsMemory {
   /** Every change up to this one has been applied. */
   private head = 0;
   private readonly settings = new Map<string, boolean>();
-  /** The last append of this process, settled or not. */
-  private appending: Promise<void> = Promise.resolve();
+  /** Changes waiting for the append under way to end. */
+  private readonly waiting: { auction: ObjectId; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  private appending = false;
 
   constructor(
     private readonly log: Collection<SettingsLogDocument>,
@@ -92,28 +95,51 @@ export class SettingsMemory {
 
   /**
    * Records a change of `auction`'s setting, made before this call; readers that start after it
-   * returns see it. One append at a time per process: concurrent ones would all race for the same
-   * number (130 at once took 19 s).
+   * returns see it. Changes that come while an append is under way go together in the next one,
+   * numbered in a row by one ordered insert: appends of one process one at a time would all race
+   * for the same number (130 at once took 19 s), and one by one they cost three round trips each.
    */
   append(auction: ObjectId): Promise<void> {
-    const appended = this.appending.then(() => this.appendNow(auction));
-    this.appending = appended.catch(() => undefined);
-    return appended;
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ auction, resolve, reject });
+      if (!this.appending) void this.appendWaiting();
+    });
   }
 
-  private async appendNow(auction: ObjectId): Promise<void> {
-    for (;;) {
-      const next = (await this.catchUp()) + 1;
+  private async appendWaiting(): Promise<void> {
+    this.appending = true;
+    while (this.waiting.length > 0) {
+      const group = this.waiting.splice(0, MAX_APPENDED_AT_ONCE);
       try {
-        await this.guard(() => this.log.insertOne({ _id: next, auction, at: new Date() }));
+        await this.appendInRow(group.map(({ auction }) => auction));
+        for (const { resolve } of group) resolve();
       } catch (error) {
-        // Another instance took this number first: read it, then take the next.
-        if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) continue;
-        throw error;
+        for (const { reject } of group) reject(error);
       }
-      await this.hint(next);
-      return;
     }
+    this.appending = false;
+  }
+
+  /** The changes as the next numbers, in order; from where another instance stopped them, after its numbers. */
+  private async appendInRow(auctions: readonly ObjectId[]): Promise<void> {
+    let rest = auctions;
+    let last = 0;
+    while (rest.length > 0) {
+      const next = (await this.catchUp()) + 1;
+      const at = new Date();
+      try {
+        // Ordered: a number is written only after the one before it.
+        await this.guard(() => this.log.insertMany(rest.map((auction, i) => ({ _id: next + i, auction, at })), { ordered: true }));
+        last = next + rest.length - 1;
+        rest = [];
+      } catch (error) {
+        // Another instance took a number first: the ones before it are written; read it, then go on after it.
+        if (!onlyDuplicateKeys(error)) throw error;
+        if (error.insertedCount > 0) last = next + error.insertedCount - 1;
+        rest = rest.slice(error.insertedCount);
+      }
+    }
+    await this.hint(last);
   }
 
   /** Only a hint (two writers may leave the lower number): a reader goes on from it until a change is missing. */

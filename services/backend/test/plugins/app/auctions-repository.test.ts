@@ -83,11 +83,11 @@ describe('analytics settings read by the ingest: remembered, yet exact across ba
   });
 
   it('sees every change when several instances change settings at once, as the log has no gaps', async () => {
-    const auctionIds = await Promise.all(Array.from({ length: 12 }, () => createAuction(toggling)));
-    expect(await ingest(auctionIds, 2)).toMatchObject({ stored: 12 });
-    // Half through each instance, all at once: both append to the log concurrently.
+    const auctionIds = await Promise.all(Array.from({ length: 60 }, () => createAuction(toggling)));
+    expect(await ingest(auctionIds, 2)).toMatchObject({ stored: 60 });
+    // Half through each instance, all at once: each groups its changes, and both append to the log concurrently.
     await Promise.all(auctionIds.map((id, i) => (i % 2 === 0 ? toggling : ingesting).auctions.setViewerAnalytics(new ObjectId(id), false)));
-    expect(await ingest(auctionIds, 1)).toMatchObject({ stored: 0, disabled: 12 });
+    expect(await ingest(auctionIds, 1)).toMatchObject({ stored: 0, disabled: 60 });
     const numbers = (await database(toggling).collection('settingschanges').find({}).toArray()).flatMap(({ _id }) => (typeof _id === 'number' ? [_id] : []));
     numbers.sort((a, b) => a - b);
     expect(numbers).toEqual(Array.from({ length: numbers.length }, (_, i) => i + 1));
