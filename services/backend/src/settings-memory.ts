@@ -2,16 +2,19 @@ import { MongoServerError, type Collection, type ObjectId } from 'mongodb';
 import { DUPLICATE_KEY, onlyDuplicateKeys } from './database-errors.js';
 
 /**
- * The settings change log: `{_id: n, auction, at}` is the n-th change of an auction's setting,
+ * The settings change log: `{_id: 'n', auction, at}` is the n-th change of an auction's setting,
  * numbered from 1 without gaps (n is written only once n - 1 exists), beside one `{_id: 'head',
  * value}`, a hint of a recent n that spares a starting process reading the whole log.
  * Insert and whole-document replace only: FerretDB 1.x loses concurrent `$inc` of one document.
+ * The number is written as a string: FerretDB 1.x finds only string and ObjectId `_id`s by index,
+ * and scans the collection for a number.
  */
-export type SettingsLogDocument = { _id: number; auction: ObjectId; at: Date } | { _id: 'head'; value: number };
+export type SettingsLogDocument = { _id: string; auction: ObjectId; at: Date } | { _id: typeof HEAD_ID; value: number };
 
 type Guard = <T>(operation: () => Promise<T>) => Promise<T>;
 
 const HEAD_ID = 'head';
+const changeId = (n: number): string => String(n);
 /** Changes read at once when a process is behind: the first read is one, then up to this many. */
 const MAX_READ_AHEAD = 64;
 /** Changes appended in one insert at most. */
@@ -79,14 +82,14 @@ export class SettingsMemory {
     let ahead = 1;
     for (;;) {
       const from = this.head + 1;
-      const ids = Array.from({ length: ahead }, (_, i) => from + i);
+      const ids = Array.from({ length: ahead }, (_, i) => changeId(from + i));
       const found = await Promise.all(ids.map((_id) => this.guard(() => this.log.findOne({ _id }))));
-      for (const change of found) {
+      for (const [i, change] of found.entries()) {
         // A change not there yet: nothing appended before the call began is after it, as the log has no gaps.
         if (change === null) return this.head;
-        if (change._id === this.head + 1 && 'auction' in change) {
+        if (from + i === this.head + 1 && 'auction' in change) {
           this.settings.delete(change.auction.toHexString());
-          this.head = change._id;
+          this.head = from + i;
         }
       }
       ahead = Math.min(ahead * 4, MAX_READ_AHEAD);
@@ -129,7 +132,7 @@ export class SettingsMemory {
       const at = new Date();
       try {
         // Ordered: a number is written only after the one before it.
-        await this.guard(() => this.log.insertMany(rest.map((auction, i) => ({ _id: next + i, auction, at })), { ordered: true }));
+        await this.guard(() => this.log.insertMany(rest.map((auction, i) => ({ _id: changeId(next + i), auction, at })), { ordered: true }));
         last = next + rest.length - 1;
         rest = [];
       } catch (error) {
