@@ -99,8 +99,8 @@ export class SettingsMemory {
   /**
    * Records a change of `auction`'s setting, made before this call; readers that start after it
    * returns see it. Changes that come while an append is under way go together in the next one,
-   * numbered in a row by one ordered insert: appends of one process one at a time would all race
-   * for the same number (130 at once took 19 s), and one by one they cost three round trips each.
+   * numbered in a row by one ordered insert: concurrent appends would race for the same number
+   * (130 at once took 19 s), and one at a time each would cost three round trips.
    */
   append(auction: ObjectId): Promise<void> {
     return new Promise((resolve, reject) => {
