@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import type { FastifyBaseLogger } from 'fastify';
 import { boundedMap } from '../../bounded-map.js';
 import { SettingsMemory, type SettingsLogDocument } from '../../settings-memory.js';
+import { startUpLoad } from '../../start-up-load.js';
 import type { DatabaseAvailability } from './database-availability.js';
 
 const AUCTIONS_COLLECTION = 'auctions';
@@ -58,21 +59,16 @@ function auctionsRepository(
   const projection = { enableViewerAnalytics: 1 } as const;
 
   /** Every auction's setting, once at start, so that the ingest reads none by itself. */
-  async function load(): Promise<void> {
-    const head = await memory.start();
-    const cursor = collection.find({}, { projection }).limit(MAX_REMEMBERED_SETTINGS);
-    for await (const auction of guardIterable(cursor)) memory.remember(head, auction._id.toHexString(), auction.enableViewerAnalytics);
-  }
-  let warm = false;
-  const loaded = load().then(
-    () => {
-      warm = true;
-      logger.info({ auctions: memory.size }, 'analytics settings loaded');
+  const loaded = startUpLoad(
+    logger,
+    'analytics settings',
+    async () => {
+      const head = await memory.start();
+      const cursor = collection.find({}, { projection }).limit(MAX_REMEMBERED_SETTINGS);
+      for await (const auction of guardIterable(cursor)) memory.remember(head, auction._id.toHexString(), auction.enableViewerAnalytics);
+      return { auctions: memory.size };
     },
-    (error: unknown) => {
-      warm = true;
-      logger.warn({ err: error }, 'loading the analytics settings at start failed: the ingest reads what it needs');
-    },
+    'the ingest reads what it needs',
   );
 
   /** Settings of auctions not remembered, by `_id`, a few at a time. */
@@ -111,7 +107,7 @@ function auctionsRepository(
 
     async analyticsSettings(ids) {
       // A request that comes while they load (a process that takes traffic before /ready) waits rather than read them one by one.
-      await loaded;
+      await loaded.done;
       const head = await memory.catchUp();
       const settings = new Map<string, boolean>();
       const unknown: ObjectId[] = [];
@@ -139,10 +135,10 @@ function auctionsRepository(
       return updated;
     },
 
-    warmedUp: () => warm,
+    warmedUp: loaded.ended,
 
     async close() {
-      await loaded;
+      await loaded.done;
     },
   };
 }

@@ -8,6 +8,7 @@ import { collect, RangeSummary, windowSketch, type SeriesWindow } from '../../an
 import { windowMs as windowLength, type BackendConfig } from '../../config.js';
 import { DUPLICATE_KEY, onlyDuplicateKeys } from '../../database-errors.js';
 import { createRetentionIndex, purgeInChunks, type RetentionIndex } from '../../database-retention.js';
+import { startUpLoad } from '../../start-up-load.js';
 import type { DatabaseAvailability } from './database-availability.js';
 import type { SnapshotDocument, ViewerAnalyticsRepository } from './viewer-analytics-repository.js';
 
@@ -612,7 +613,7 @@ function viewerHours(
    */
   async function figuresFor(wanted: readonly WantedHour[]): Promise<Map<string, HourFigures>> {
     // A read that comes while they load (a process that takes traffic before /ready) waits for them rather than read them twice.
-    await warmedUp;
+    await loaded.done;
     const { found, missing } = inMemory(figuresMemory, wanted);
     const byKey = new Map([...found].map(([key, { figures }]) => [key, figures]));
     let rest = missing;
@@ -631,26 +632,24 @@ function viewerHours(
     return byKey;
   }
 
-  let warm = false;
-  const warmedUp = warmUp().then(
-    () => {
-      warm = true;
-      log.info({ figures: figuresMemory.size, marks: marked.size }, 'hour marks and figures loaded');
+  const loaded = startUpLoad(
+    log,
+    'hour marks and figures',
+    async () => {
+      await warmUp();
+      return { figures: figuresMemory.size, marks: marked.size };
     },
-    (error: unknown) => {
-      warm = true;
-      log.warn({ err: error }, 'loading the hour marks and figures at start failed: reads load what they need');
-    },
+    'reads load what they need',
   );
 
   const hoursApi: ViewerHours = {
-    warmedUp: () => warm,
+    warmedUp: loaded.ended,
 
     async close() {
       // What is due but not started is left to the first read that needs it.
       clearTimeout(timer);
       pending = undefined;
-      await Promise.all([inFlight, warmedUp, marksReading?.catch(() => undefined)]);
+      await Promise.all([inFlight, loaded.done, marksReading?.catch(() => undefined)]);
     },
 
     async noteStored(stored, doneAt) {
