@@ -37,9 +37,9 @@ export interface AuctionsRepository {
   analyticsSettings(ids: readonly ObjectId[]): Promise<Map<string, boolean>>;
   /** The auction after the change, or null when there is none. Logs the change before it returns. */
   setViewerAnalytics(id: ObjectId, enabled: boolean): Promise<AuctionDocument | null>;
-  /** Whether every auction's setting has been loaded at start (or the load failed, and reads take what they need). */
+  /** Whether every auction's setting has been loaded at start; while a failed load is retried, reads take what they need. */
   warmedUp(): boolean;
-  /** Waits for the load at start. */
+  /** Stops retrying the load at start and waits for the attempt under way. */
   close(): Promise<void>;
 }
 
@@ -68,7 +68,7 @@ function auctionsRepository(
       for await (const auction of guardIterable(cursor)) memory.remember(head, auction._id.toHexString(), auction.enableViewerAnalytics);
       return { auctions: memory.size };
     },
-    'the ingest reads what it needs',
+    'the ingest reads the settings it needs',
   );
 
   /** Settings of auctions not remembered, by `_id`, a few at a time. */
@@ -135,10 +135,10 @@ function auctionsRepository(
       return updated;
     },
 
-    warmedUp: loaded.ended,
+    warmedUp: loaded.loaded,
 
     async close() {
-      await loaded.done;
+      await loaded.stop();
     },
   };
 }

@@ -139,7 +139,7 @@ export interface HourRange {
 }
 
 export interface ViewerHours {
-  /** False while the process loads the marks and figures at start (readiness waits for it); true once done, or failed (then reads load what they need). */
+  /** False until the process has loaded the marks and figures at start (readiness waits for it); while a failed load is retried, reads load what they need. */
   warmedUp(): boolean;
   /** Waits for the copying of late snapshots' hours under way; what is due but not started is dropped. */
   close(): Promise<void>;
@@ -643,13 +643,13 @@ function viewerHours(
   );
 
   const hoursApi: ViewerHours = {
-    warmedUp: loaded.ended,
+    warmedUp: loaded.loaded,
 
     async close() {
       // What is due but not started is left to the first read that needs it.
       clearTimeout(timer);
       pending = undefined;
-      await Promise.all([inFlight, loaded.done, marksReading?.catch(() => undefined)]);
+      await Promise.all([inFlight, loaded.stop(), marksReading?.catch(() => undefined)]);
     },
 
     async noteStored(stored, doneAt) {

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { ObjectId } from 'mongodb';
 import { startTcpProxy, type TcpProxy } from '../../fixtures/tcp-proxy.js';
 import { MARKS_COLLECTION } from '../../../src/plugins/app/viewer-hours.js';
-import { buildApp, database, dropAndClose, internalKey, testConfig } from '../../helper.js';
+import { RETRY_FIRST_MS } from '../../../src/start-up-load.js';
+import { buildApp, database, dropAndClose, internalKey, logCollector, testConfig } from '../../helper.js';
 
 describe('GET /ready', () => {
   let app: FastifyInstance;
@@ -66,6 +67,46 @@ describe('GET /ready at start', () => {
       );
     } finally {
       await dropAndClose(app);
+    }
+  });
+
+  it('takes a load the database cut short again once it is back, and stays out of the load balancer until then', async () => {
+    // The settings load's first read (of the change log) gets no answer; the database goes away under it.
+    const proxy = await startTcpProxy(inject('mongoUri'), { stallFind: 'settingschanges' });
+    const logs = logCollector();
+    const app = await buildApp(testConfig(`${import.meta.filename}-cut-load`, { MONGODB_URI: proxy.uri, LOG_LEVEL: 'info' }), { logs });
+    try {
+      expect(app.auctions.warmedUp()).toBe(false);
+      await proxy.cut();
+      const withMessage = (msg: string): Record<string, unknown>[] => logs.lines.filter((line) => line['msg'] === msg);
+      await vi.waitFor(
+        () => {
+          expect(withMessage('loading the analytics settings failed: the ingest reads the settings it needs until it is loaded')).toEqual([
+            expect.objectContaining({ level: 40, retryInMs: RETRY_FIRST_MS }),
+          ]);
+        },
+        { timeout: 15_000, interval: 50 },
+      );
+      // The first attempt ended, but nothing is loaded: not ready.
+      const cutShort = await app.inject({ method: 'GET', url: '/ready' });
+      expect(cutShort.statusCode).toBe(503);
+      expect(cutShort.json()).toEqual({ success: false, error: { code: 'DATABASE_UNAVAILABLE', message: 'Loading the analytics settings from the database' } });
+      // An expected state, not an outage: no warning per probe (the load logs its own lines).
+      expect(withMessage('database unavailable')).toEqual([]);
+
+      await proxy.restore();
+      await vi.waitFor(
+        async () => {
+          expect((await app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200);
+        },
+        { timeout: 60_000, interval: 200 },
+      );
+      expect(withMessage('analytics settings loaded')).toEqual([expect.objectContaining({ level: 30, auctions: 0, failedAttempts: expect.any(Number) as number })]);
+    } finally {
+      // Reachable again if the test failed before it was.
+      await proxy.restore().catch(() => undefined);
+      await dropAndClose(app);
+      await proxy.cut();
     }
   });
 });
