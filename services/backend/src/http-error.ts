@@ -43,6 +43,9 @@ export const DatabaseUnavailableError = createError<typeof ErrorCode.databaseUna
   503,
 );
 
+/** A process still loading what it answers from at start: expected for seconds, not an outage. */
+export const NotReadyError = createError<typeof ErrorCode.databaseUnavailable, 503, [reason: string]>(ErrorCode.databaseUnavailable, '%s', 503);
+
 /** Every class above: what the error handler answers as thrown. */
 const HTTP_ERRORS = [
   ValidationError,
@@ -52,6 +55,7 @@ const HTTP_ERRORS = [
   AuctionNotFoundError,
   RateLimitedError,
   DatabaseUnavailableError,
+  NotReadyError,
 ] as const;
 
 /** An instance of one of HTTP_ERRORS. */

@@ -12,7 +12,7 @@ import {
   MongoTopologyClosedError,
 } from 'mongodb';
 import { ErrorCode } from '@viewer-analytics/shared';
-import { DatabaseUnavailableError as NotAvailableError, errorBody, isHttpError, RateLimitedError } from '../../http-error.js';
+import { errorBody, isHttpError, NotReadyError, RateLimitedError } from '../../http-error.js';
 import { DatabaseUnavailableError } from './database-availability.js';
 
 /** Fastify declares this type but does not export it. */
@@ -160,8 +160,8 @@ export default fp(
     fastify.setErrorHandler(async (error, request, reply) => {
       const failure = errorReplyFor(error, request);
       if (failure.statusCode >= 500) {
-        // A 503 of ours with no cause is a process still loading at start: expected, one short line per probe.
-        if (error instanceof NotAvailableError && error.cause === undefined) request.log.info({ code: failure.code, detail: failure.message }, 'not ready');
+        // A process still loading at start: expected, one short line per probe.
+        if (error instanceof NotReadyError) request.log.info({ code: failure.code, detail: failure.message }, 'not ready');
         // Else 503 means the database is away: an outage to watch, not a bug in this code.
         else if (failure.statusCode === 503) request.log.warn({ err: error }, 'database unavailable');
         else request.log.error({ err: error }, 'request failed');

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { DatabaseUnavailableError } from '../../http-error.js';
+import { DatabaseUnavailableError, NotReadyError } from '../../http-error.js';
 import { errorResponses } from '../../schemas/error-responses.js';
 
 const ReadySchema = Type.Object({ status: Type.Literal('ready') });
@@ -19,8 +19,8 @@ const ready: FastifyPluginAsyncTypebox = async (fastify) => {
       },
     },
     async () => {
-      if (!fastify.auctions.warmedUp()) throw new DatabaseUnavailableError('Loading the analytics settings from the database');
-      if (!fastify.viewerHours.warmedUp()) throw new DatabaseUnavailableError('Loading the hour marks and figures from the database');
+      if (!fastify.auctions.warmedUp()) throw new NotReadyError('Loading the analytics settings from the database');
+      if (!fastify.viewerHours.warmedUp()) throw new NotReadyError('Loading the hour marks and figures from the database');
       try {
         await fastify.mongo.client.db('admin').command({ ping: 1 }, { signal: AbortSignal.timeout(PING_TIMEOUT_MS) });
       } catch (err) {
