@@ -94,6 +94,14 @@ function listOption<T extends string>(
   return picked as T[];
 }
 
+/** BENCH_SOAK_MINUTES: a longer (or shorter) soak than the mode's, in whole minutes. */
+function soakMinutes(raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const minutes = Number(raw);
+  if (!Number.isInteger(minutes) || minutes < 1) throw new Error(`BENCH_SOAK_MINUTES: expected a whole number of minutes ≥ 1, got ${JSON.stringify(raw)}`);
+  return minutes;
+}
+
 export function loadBenchConfig(args: readonly string[], env: NodeJS.ProcessEnv): BenchConfig {
   const mode: Mode = args.includes('--short') || env['BENCH_MODE'] === 'short' ? 'short' : 'full';
   const short = mode === 'short';
@@ -137,7 +145,7 @@ export function loadBenchConfig(args: readonly string[], env: NodeJS.ProcessEnv)
     insightsRouteBudgetMs: short ? 30_000 : 120_000,
     insightsChartLoads: short ? 3 : 5,
 
-    soakMs: short ? 60_000 : 600_000,
+    soakMs: soakMinutes(env['BENCH_SOAK_MINUTES'], short ? 1 : 10) * 60_000,
     soakSampleEveryMs: short ? 5_000 : 10_000,
     soakWarmupMs: short ? 30_000 : 60_000,
     soakChurnPerSecond: Number(env['BENCH_SOAK_CHURN'] ?? 200),
