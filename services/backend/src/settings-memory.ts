@@ -19,6 +19,16 @@ const changeId = (n: number): string => String(n);
 const MAX_READ_AHEAD = 64;
 /** Changes appended in one insert at most. */
 const MAX_APPENDED_AT_ONCE = 500;
+/** A failed append is tried again after this, doubling up to APPEND_RETRY_MAX_MS while the database stays away. */
+export const APPEND_RETRY_FIRST_MS = 1_000;
+const APPEND_RETRY_MAX_MS = 30_000;
+
+interface WaitingChange {
+  readonly auction: ObjectId;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+const nobody = (): void => undefined;
 
 /**
  * Each auction's `enableViewerAnalytics`, remembered, and exact on every backend instance: a
@@ -32,13 +42,19 @@ export class SettingsMemory {
   private head = 0;
   private readonly settings = new Map<string, boolean>();
   /** Changes waiting for the append under way to end. */
-  private readonly waiting: { auction: ObjectId; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  private readonly waiting: WaitingChange[] = [];
   private appending = false;
+  /** Changes made whose append failed: appended again after a pause, until it succeeds. */
+  private readonly unlogged: ObjectId[] = [];
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryMs = APPEND_RETRY_FIRST_MS;
+  private stopped = false;
 
   constructor(
     private readonly log: Collection<SettingsLogDocument>,
     private readonly guard: Guard,
     private readonly maxRemembered: number,
+    private readonly onAppendFailed: (changes: number, retryInMs: number, error: unknown) => void = nobody,
   ) {}
 
   get size(): number {
@@ -101,12 +117,24 @@ export class SettingsMemory {
    * returns see it. Changes that come while an append is under way go together in the next one,
    * numbered in a row by one ordered insert: concurrent appends would race for the same number
    * (130 at once took 19 s), and one at a time each would cost three round trips.
+   * When the append fails the change is made already (its caller answers an error), and readers
+   * that do not hear of it would keep the earlier setting for good: it is appended again after a
+   * pause, until it is in the log.
    */
   append(auction: ObjectId): Promise<void> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ auction, resolve, reject });
       if (!this.appending) void this.appendWaiting();
     });
+  }
+
+  /** Stops trying failed appends again, after a last try; resolves to how many changes are left out of the log. */
+  async stop(): Promise<number> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    await Promise.allSettled(this.unlogged.splice(0).map((auction) => this.append(auction)));
+    return this.unlogged.length;
   }
 
   private async appendWaiting(): Promise<void> {
@@ -118,9 +146,28 @@ export class SettingsMemory {
         for (const { resolve } of group) resolve();
       } catch (error) {
         for (const { reject } of group) reject(error);
+        this.retryLater(group.map(({ auction }) => auction), error);
       }
     }
     this.appending = false;
+  }
+
+  private retryLater(auctions: readonly ObjectId[], error: unknown): void {
+    this.unlogged.push(...auctions);
+    if (this.stopped) return;
+    this.onAppendFailed(this.unlogged.length, this.retryMs, error);
+    if (this.retryTimer !== undefined) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      const again = this.unlogged.splice(0);
+      // Nobody waits for these: their callers were answered when the first try failed.
+      const appended = (): void => {
+        this.retryMs = APPEND_RETRY_FIRST_MS;
+      };
+      this.waiting.push(...again.map((auction) => ({ auction, resolve: appended, reject: nobody })));
+      if (!this.appending) void this.appendWaiting();
+    }, this.retryMs);
+    this.retryMs = Math.min(this.retryMs * 2, APPEND_RETRY_MAX_MS);
   }
 
   /** The changes as the next numbers, in order; from where another instance stopped them, after its numbers. */

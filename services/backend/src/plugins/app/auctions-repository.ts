@@ -39,7 +39,7 @@ export interface AuctionsRepository {
   setViewerAnalytics(id: ObjectId, enabled: boolean): Promise<AuctionDocument | null>;
   /** Whether every auction's setting has been loaded at start; while a failed load is retried, reads take what they need. */
   warmedUp(): boolean;
-  /** Stops retrying the load at start and waits for the attempt under way. */
+  /** Stops retrying the load at start and failed appends to the settings log (after a last try). */
   close(): Promise<void>;
 }
 
@@ -55,7 +55,9 @@ function auctionsRepository(
   { guard, guardIterable }: DatabaseAvailability,
   logger: FastifyBaseLogger,
 ): AuctionsRepository {
-  const memory = new SettingsMemory(log, guard, MAX_REMEMBERED_SETTINGS);
+  const memory = new SettingsMemory(log, guard, MAX_REMEMBERED_SETTINGS, (changes, retryInMs, error) => {
+    logger.warn({ err: error, changes, retryInMs }, 'appending setting changes to the log failed: other backend instances keep the earlier settings until it is tried again and succeeds');
+  });
   const projection = { enableViewerAnalytics: 1 } as const;
 
   /** Every auction's setting, once at start, so that the ingest reads none by itself. */
@@ -139,6 +141,10 @@ function auctionsRepository(
 
     async close() {
       await loaded.stop();
+      const unlogged = await memory.stop();
+      if (unlogged > 0) {
+        logger.error({ changes: unlogged }, 'setting changes left out of the log at shutdown: other backend instances keep the earlier settings of those auctions until they restart');
+      }
     },
   };
 }

@@ -2,7 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { ObjectId, type CommandStartedEvent } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { BatchOutcome } from '@viewer-analytics/shared';
-import { buildApp, createAuction, database, dropAndClose, internalKey, snapshot, testConfig, windowStart } from '../../helper.js';
+import { APPEND_RETRY_FIRST_MS } from '../../../src/settings-memory.js';
+import { startTcpProxy } from '../../fixtures/tcp-proxy.js';
+import { buildApp, createAuction, database, dropAndClose, internalKey, logCollector, snapshot, testConfig, windowStart } from '../../helper.js';
 
 /** The run's database, with every command of this client reported (to count what a request reads). */
 function monitoredUri(): string {
@@ -113,5 +115,57 @@ describe('analytics settings read by the ingest: remembered, yet exact across ba
     commands.length = 0;
     expect(await ingest([missing], 4)).toMatchObject({ unknown: 1 });
     expect(reads('auctions')).toBe(1);
+  });
+});
+
+describe('a setting change whose append to the log fails', () => {
+  it('is appended again once the database is back, so that every instance applies it', async () => {
+    const ingesting = await buildApp(testConfig(`${import.meta.filename}-unlogged`));
+    // The other instance reaches the database through a relay that holds back its first append to the log.
+    const proxy = await startTcpProxy(inject('mongoUri'), { stall: { command: 'insert', collection: 'settingschanges' } });
+    const logs = logCollector();
+    const toggling = await buildApp(
+      testConfig(import.meta.filename, { MONGODB_URI: proxy.uri, MONGODB_DATABASE: ingesting.mongo.db?.databaseName, LOG_LEVEL: 'warn' }),
+      { logs },
+    );
+    let minutesAgo = 30;
+    const ingest = async (auctionId: string): Promise<BatchOutcome> => {
+      minutesAgo -= 1;
+      const reply = await ingesting.inject({
+        method: 'POST',
+        url: '/api/v1/analytics/snapshots',
+        headers: internalKey,
+        payload: { snapshots: [{ auctionId, ...snapshot({ timestamp: windowStart(minutesAgo) }) }] },
+      });
+      return reply.json<{ data: BatchOutcome }>().data;
+    };
+    try {
+      const auctionId = await createAuction(ingesting);
+      expect(await ingest(auctionId)).toMatchObject({ stored: 1 });
+
+      // The auction is updated, then the database goes away under the append: the change is made, not logged.
+      const turningOff = toggling.auctions.setViewerAnalytics(new ObjectId(auctionId), false);
+      await proxy.stalled;
+      await proxy.cut();
+      await expect(turningOff).rejects.toThrow();
+      expect((await ingesting.auctions.findById(new ObjectId(auctionId)))?.enableViewerAnalytics).toBe(false);
+      expect(await ingest(auctionId)).toMatchObject({ stored: 1 });
+
+      await proxy.restore();
+      await vi.waitFor(
+        async () => {
+          expect(await ingest(auctionId)).toMatchObject({ stored: 0, disabled: 1 });
+        },
+        { timeout: 20_000, interval: 250 },
+      );
+      expect(logs.lines.filter((line) => line['msg'] === 'appending setting changes to the log failed: other backend instances keep the earlier settings until it is tried again and succeeds')).toEqual([
+        expect.objectContaining({ level: 40, changes: 1, retryInMs: APPEND_RETRY_FIRST_MS }),
+      ]);
+    } finally {
+      await proxy.restore().catch(() => undefined);
+      await toggling.close();
+      await proxy.cut();
+      await dropAndClose(ingesting);
+    }
   });
 });

@@ -72,10 +72,11 @@ describe('GET /ready at start', () => {
 
   it('takes a load the database cut short again once it is back, and stays out of the load balancer until then', async () => {
     // The settings load's first read (of the change log) gets no answer; the database goes away under it.
-    const proxy = await startTcpProxy(inject('mongoUri'), { stallFind: 'settingschanges' });
+    const proxy = await startTcpProxy(inject('mongoUri'), { stall: { command: 'find', collection: 'settingschanges' } });
     const logs = logCollector();
     const app = await buildApp(testConfig(`${import.meta.filename}-cut-load`, { MONGODB_URI: proxy.uri, LOG_LEVEL: 'info' }), { logs });
     try {
+      await proxy.stalled;
       expect(app.auctions.warmedUp()).toBe(false);
       await proxy.cut();
       const withMessage = (msg: string): Record<string, unknown>[] => logs.lines.filter((line) => line['msg'] === msg);
