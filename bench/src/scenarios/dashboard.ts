@@ -15,8 +15,10 @@ import { startOurBackend, type Context } from './context.js';
 
 export interface DashboardStep {
   readonly snapshots: number;
-  /** GET /api/v1/auctions/:id/analytics/viewers?timeRange=1h of a random auction, one at a time. */
+  /** GET /api/v1/auctions/:id/analytics/viewers?timeRange=1h of a random auction, one at a time, after the warm-up reads. */
   readonly oneHourMs: Distribution;
+  /** The warm-up reads before them (the first after the collection grew): not in oneHourMs. */
+  readonly warmUpMs: readonly number[];
   /** POST /api/v1/analytics/snapshots with 1,000 snapshots of a new window, one at a time. */
   readonly batchIngestMs: Distribution;
 }
@@ -38,7 +40,8 @@ export async function runDashboardSuite(ctx: Context): Promise<DashboardResult> 
   const { config, progress } = ctx;
   const auctions = newAuctionIds(AUCTIONS);
   await seedAuctions(ctx.mongo, DATABASE, auctions);
-  const backend = await startOurBackend(ctx, DATABASE, 'ours-backend-dashboard');
+  // Hundreds of reads by one user are beyond a person's request budget.
+  const backend = await startOurBackend(ctx, DATABASE, 'ours-backend-dashboard', { RATE_LIMIT_MAX: '1000000' });
   const pool = new Pool(backend.origin, { connections: 1 });
   const token = createSigner({ key: ctx.jwtSecret, expiresIn: 3_600_000 })({ sub: 'bench', role: 'admin' });
   const snapshots = ctx.mongo.db(DATABASE).collection<SnapshotDocument>('vieweranalytics');
@@ -75,26 +78,33 @@ export async function runDashboardSuite(ctx: Context): Promise<DashboardResult> 
       }
 
       const readAgainst = count;
-      const oneHour: number[] = [];
-      for (let i = 0; i < config.dashboardQueries; i++) {
-        const auction = auctions[Math.floor(Math.random() * AUCTIONS)] ?? '';
-        const askedAt = Date.now();
-        const started = performance.now();
-        const { statusCode, body } = await pool.request({
-          method: 'GET',
-          path: `/api/v1/auctions/${auction}/analytics/viewers?timeRange=1h`,
-          headers: { authorization: `Bearer ${token}` },
-        });
-        const reply = (await body.json()) as { data?: { snapshots?: unknown[] } };
-        oneHour.push(performance.now() - started);
-        if (statusCode !== 200) throw new Error(`dashboard: the 1-hour read answered ${String(statusCode)}`);
-        // The route reads its clock between these two moments, and a minute may turn in between.
-        const points = reply.data?.snapshots?.length ?? 0;
-        const [fewest, most] = [seededWithin(Date.now()), seededWithin(askedAt)];
-        if (points < fewest || points > most) {
-          throw new Error(`dashboard: the 1-hour read gave ${String(points)} points, expected ${String(fewest)} to ${String(most)}`);
+      /** `n` 1-hour reads of random auctions, one at a time, each checked to hold the windows seeded; their times. */
+      const oneHourReads = async (n: number): Promise<number[]> => {
+        const times: number[] = [];
+        for (let i = 0; i < n; i++) {
+          const auction = auctions[Math.floor(Math.random() * AUCTIONS)] ?? '';
+          const askedAt = Date.now();
+          const started = performance.now();
+          const { statusCode, body } = await pool.request({
+            method: 'GET',
+            path: `/api/v1/auctions/${auction}/analytics/viewers?timeRange=1h`,
+            headers: { authorization: `Bearer ${token}` },
+          });
+          const reply = (await body.json()) as { data?: { snapshots?: unknown[] } };
+          times.push(performance.now() - started);
+          if (statusCode !== 200) throw new Error(`dashboard: the 1-hour read answered ${String(statusCode)}`);
+          // The route reads its clock between these two moments, and a minute may turn in between.
+          const points = reply.data?.snapshots?.length ?? 0;
+          const [fewest, most] = [seededWithin(Date.now()), seededWithin(askedAt)];
+          if (points < fewest || points > most) {
+            throw new Error(`dashboard: the 1-hour read gave ${String(points)} points, expected ${String(fewest)} to ${String(most)}`);
+          }
         }
-      }
+        return times;
+      };
+      // Reported apart, not timed with the rest: the first reads after the collection grew (and, at the first size, after the backend started).
+      const warmUp = await oneHourReads(config.dashboardWarmupQueries);
+      const oneHour = await oneHourReads(config.dashboardQueries);
 
       const ingest: number[] = [];
       for (let i = 0; i < 3; i++) {
@@ -116,10 +126,11 @@ export async function runDashboardSuite(ctx: Context): Promise<DashboardResult> 
         count += INGEST_BATCH;
       }
 
-      const step = { snapshots: readAgainst, oneHourMs: distribution(Float64Array.from(oneHour)), batchIngestMs: distribution(Float64Array.from(ingest)) };
+      const step = { snapshots: readAgainst, oneHourMs: distribution(Float64Array.from(oneHour)), warmUpMs: warmUp, batchIngestMs: distribution(Float64Array.from(ingest)) };
       steps.push(step);
       progress.step(
-        `dashboard: ${formatInt(readAgainst)} snapshots: 1-hour read p50 ${step.oneHourMs.p50.toFixed(1)} ms, p99 ${step.oneHourMs.p99.toFixed(1)} ms; ` +
+        `dashboard: ${formatInt(readAgainst)} snapshots: 1-hour read p50 ${step.oneHourMs.p50.toFixed(1)} ms, p99 ${step.oneHourMs.p99.toFixed(1)} ms ` +
+          `(${formatInt(oneHour.length)} reads; the ${formatInt(warmUp.length)} before them ${warmUp.map((ms) => ms.toFixed(0)).join(', ')} ms); ` +
           `batch of ${formatInt(INGEST_BATCH)} p50 ${step.batchIngestMs.p50.toFixed(0)} ms`,
       );
     }
@@ -136,11 +147,12 @@ export function dashboardMarkdown(result: DashboardResult): string[] {
   return [
     `#### Dashboard read and batch ingest against the snapshots stored (${formatInt(result.auctions)} auctions)`,
     '',
-    '| snapshots stored | 1-hour read p50 | p99 | batch of 1,000 p50 | max |',
-    '| ---: | ---: | ---: | ---: | ---: |',
+    '| snapshots stored | 1-hour read p50 | p99 | max | first reads (not in the p50/p99) | batch of 1,000 p50 | max |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...result.steps.map(
       (step) =>
-        `| ${formatInt(step.snapshots)} | ${ms(step.oneHourMs.p50)} | ${ms(step.oneHourMs.p99)} | ${ms(step.batchIngestMs.p50)} | ${ms(step.batchIngestMs.max)} |`,
+        `| ${formatInt(step.snapshots)} | ${ms(step.oneHourMs.p50)} | ${ms(step.oneHourMs.p99)} | ${ms(step.oneHourMs.max)} | ` +
+        `${step.warmUpMs.map((value) => value.toFixed(0)).join(', ')} ms | ${ms(step.batchIngestMs.p50)} | ${ms(step.batchIngestMs.max)} |`,
     ),
   ];
 }
