@@ -141,7 +141,7 @@ export function loadBenchConfig(args: readonly string[], env: NodeJS.ProcessEnv)
     flushModuleWindows: short ? 2 : 3,
 
     dashboardSizes: short ? [10_000, 30_000] : [10_000, 100_000, 1_000_000],
-    dashboardQueries: short ? 100 : 300,
+    dashboardQueries: short ? 50 : 300,
     dashboardWarmupQueries: 5,
 
     insightsRequests: 20,
