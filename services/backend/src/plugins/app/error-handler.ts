@@ -160,7 +160,7 @@ export default fp(
     fastify.setErrorHandler(async (error, request, reply) => {
       const failure = errorReplyFor(error, request);
       if (failure.statusCode >= 500) {
-        // A process still loading at start: expected, one short line per probe.
+        // A process still loading at start: expected, so an info line, not a warning with a stack.
         if (error instanceof NotReadyError) request.log.info({ code: failure.code, detail: failure.message }, 'not ready');
         // Else 503 means the database is away: an outage to watch, not a bug in this code.
         else if (failure.statusCode === 503) request.log.warn({ err: error }, 'database unavailable');
