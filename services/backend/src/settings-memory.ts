@@ -1,5 +1,6 @@
 import { MongoServerError, type Collection, type ObjectId } from 'mongodb';
 import { DUPLICATE_KEY, onlyDuplicateKeys } from './database-errors.js';
+import { RetryDelay } from './retry-delay.js';
 
 /**
  * The settings change log: `{_id: 'n', auction, at}` is the n-th change of an auction's setting,
@@ -19,9 +20,6 @@ const changeId = (n: number): string => String(n);
 const MAX_READ_AHEAD = 64;
 /** Changes appended in one insert at most. */
 const MAX_APPENDED_AT_ONCE = 500;
-/** A failed append is tried again after this, doubling up to APPEND_RETRY_MAX_MS while the database stays away. */
-export const APPEND_RETRY_FIRST_MS = 1_000;
-const APPEND_RETRY_MAX_MS = 30_000;
 
 interface WaitingChange {
   readonly auction: ObjectId;
@@ -47,7 +45,7 @@ export class SettingsMemory {
   /** Changes made whose append failed: appended again after a pause, until it succeeds. */
   private readonly unlogged: ObjectId[] = [];
   private retryTimer: NodeJS.Timeout | undefined;
-  private retryMs = APPEND_RETRY_FIRST_MS;
+  private readonly retry = new RetryDelay();
   private stopped = false;
 
   constructor(
@@ -141,12 +139,13 @@ export class SettingsMemory {
     this.appending = true;
     while (this.waiting.length > 0) {
       const group = this.waiting.splice(0, MAX_APPENDED_AT_ONCE);
+      const auctions = group.map(({ auction }) => auction);
       try {
-        await this.appendInRow(group.map(({ auction }) => auction));
+        await this.appendInRow(auctions);
         for (const { resolve } of group) resolve();
       } catch (error) {
         for (const { reject } of group) reject(error);
-        this.retryLater(group.map(({ auction }) => auction), error);
+        this.retryLater(auctions, error);
       }
     }
     this.appending = false;
@@ -155,19 +154,19 @@ export class SettingsMemory {
   private retryLater(auctions: readonly ObjectId[], error: unknown): void {
     this.unlogged.push(...auctions);
     if (this.stopped) return;
-    this.onAppendFailed(this.unlogged.length, this.retryMs, error);
+    this.onAppendFailed(this.unlogged.length, this.retry.current, error);
     if (this.retryTimer !== undefined) return;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       const again = this.unlogged.splice(0);
       // Nobody waits for these: their callers were answered when the first try failed.
       const appended = (): void => {
-        this.retryMs = APPEND_RETRY_FIRST_MS;
+        this.retry.succeeded();
       };
       this.waiting.push(...again.map((auction) => ({ auction, resolve: appended, reject: nobody })));
       if (!this.appending) void this.appendWaiting();
-    }, this.retryMs);
-    this.retryMs = Math.min(this.retryMs * 2, APPEND_RETRY_MAX_MS);
+    }, this.retry.current);
+    this.retry.failed();
   }
 
   /** The changes as the next numbers, in order; from where another instance stopped them, after its numbers. */

@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
+import { RetryDelay } from './retry-delay.js';
 
 /** What a process loads into memory once at start, in the background. */
 export interface StartUpLoad {
@@ -13,10 +14,6 @@ export interface StartUpLoad {
   stop(): Promise<void>;
 }
 
-/** A failed attempt is tried again after this, doubling up to RETRY_MAX_MS while the database stays away. */
-export const RETRY_FIRST_MS = 1_000;
-const RETRY_MAX_MS = 30_000;
-
 /**
  * Starts `load` (which resolves to the figures to log) and logs `<what> loaded`. A database that
  * goes away during the load (a restart, a failover) must not leave the process without it for
@@ -26,7 +23,7 @@ export function startUpLoad(log: FastifyBaseLogger, what: string, load: () => Pr
   let loaded = false;
   let stopped = false;
   let failures = 0;
-  let retryMs = RETRY_FIRST_MS;
+  const retry = new RetryDelay();
   let timer: NodeJS.Timeout | undefined;
 
   const attempt = (): Promise<void> =>
@@ -38,11 +35,11 @@ export function startUpLoad(log: FastifyBaseLogger, what: string, load: () => Pr
       (error: unknown) => {
         failures += 1;
         if (stopped) return;
-        log.warn({ err: error, retryInMs: retryMs }, `loading the ${what} failed: ${meanwhile} until it is loaded`);
+        log.warn({ err: error, retryInMs: retry.current }, `loading the ${what} failed: ${meanwhile} until it is loaded`);
         timer = setTimeout(() => {
           current = attempt();
-        }, retryMs);
-        retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+        }, retry.current);
+        retry.failed();
       },
     );
 

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { ObjectId, type CommandStartedEvent } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { BatchOutcome } from '@viewer-analytics/shared';
-import { APPEND_RETRY_FIRST_MS } from '../../../src/settings-memory.js';
+import { RETRY_FIRST_MS } from '../../../src/retry-delay.js';
 import { startTcpProxy } from '../../fixtures/tcp-proxy.js';
 import { buildApp, createAuction, database, dropAndClose, internalKey, logCollector, snapshot, testConfig, windowStart } from '../../helper.js';
 
@@ -159,7 +159,7 @@ describe('a setting change whose append to the log fails', () => {
         { timeout: 20_000, interval: 250 },
       );
       expect(logs.lines.filter((line) => line['msg'] === 'appending setting changes to the log failed: other backend instances keep the earlier settings until it is tried again and succeeds')).toEqual([
-        expect.objectContaining({ level: 40, changes: 1, retryInMs: APPEND_RETRY_FIRST_MS }),
+        expect.objectContaining({ level: 40, changes: 1, retryInMs: RETRY_FIRST_MS }),
       ]);
     } finally {
       await proxy.restore().catch(() => undefined);

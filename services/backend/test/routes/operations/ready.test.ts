@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { ObjectId } from 'mongodb';
 import { startTcpProxy, type TcpProxy } from '../../fixtures/tcp-proxy.js';
 import { MARKS_COLLECTION } from '../../../src/plugins/app/viewer-hours.js';
-import { RETRY_FIRST_MS } from '../../../src/start-up-load.js';
+import { RETRY_FIRST_MS } from '../../../src/retry-delay.js';
 import { buildApp, database, dropAndClose, internalKey, logCollector, testConfig } from '../../helper.js';
 
 describe('GET /ready', () => {
