@@ -74,6 +74,20 @@ const SERIES_PROJECTION = {
   visitors: 1,
 } as const;
 
+/** A stored snapshot's series fields only, as SERIES_PROJECTION would return them. */
+function seriesWindow({ timestamp, viewerCount, avgViewers, peakViewers, minViewers, sampleCount, uniqueViewers, visitors }: SnapshotDocument): SeriesWindow {
+  return {
+    timestamp,
+    viewerCount,
+    avgViewers,
+    peakViewers,
+    minViewers,
+    sampleCount,
+    ...(uniqueViewers === undefined ? {} : { uniqueViewers }),
+    ...(visitors === undefined ? {} : { visitors }),
+  };
+}
+
 /** The auction's windows that start at `starts` (oldest first), found by key; those never stored are left out. */
 async function* windowsByKey(
   collection: Collection<SnapshotDocument>,
@@ -82,10 +96,10 @@ async function* windowsByKey(
   starts: readonly number[],
 ): AsyncIterable<SeriesWindow> {
   const hex = auction.toHexString();
-  const found = await guard(() =>
-    boundedMap(starts, KEYED_READS_AT_ONCE, (start) => collection.findOne<SeriesWindow>({ _id: snapshotKey(hex, start) }, { projection: SERIES_PROJECTION })),
-  );
-  for (const window of found) if (window !== null) yield window;
+  // Whole documents, trimmed here: FerretDB spends ~15 % more CPU on a lookup with a projection
+  // than on the few dozen bytes it saves; MongoDB hardly minds either way.
+  const found = await guard(() => boundedMap(starts, KEYED_READS_AT_ONCE, (start) => collection.findOne({ _id: snapshotKey(hex, start) })));
+  for (const document of found) if (document !== null) yield seriesWindow(document);
 }
 
 function viewerAnalyticsRepository(
