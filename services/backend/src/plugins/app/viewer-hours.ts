@@ -149,7 +149,7 @@ export interface ViewerHours {
   windows(auctions: readonly ObjectId[] | null, range: HourRange): Promise<Map<string, SeriesWindow[]>>;
   /** The same hours as slices, by auction hex id, oldest first: a settled hour wholly within the range by its figures, any other by its windows there. */
   slices(auctions: readonly ObjectId[] | null, range: HourRange): Promise<Map<string, HourSlice[]>>;
-  /** TTL indexes that expire the marks and copies with the snapshots where the server has them; 'plain' where not (then purgeExpired does it). */
+  /** TTL indexes that expire the marks and copies with the snapshots where the server has them; 'purge' where not (then purgeExpired does it). */
   ensureRetention(): Promise<RetentionIndex>;
   /** Deletes the marks whose snapshots have all expired and the copies of hours past retention; returns how many. */
   purgeExpired(): Promise<number>;
@@ -725,7 +725,7 @@ function viewerHours(
         await createRetentionIndex(hours, 'hour', retentionMs / 1000),
         await createRetentionIndex(figuresCollection, 'hour', retentionMs / 1000),
       ];
-      return kinds.every((kind) => kind === 'ttl') ? 'ttl' : 'plain';
+      return kinds.every((kind) => kind === 'ttl') ? 'ttl' : 'purge';
     },
 
     async purgeExpired() {
