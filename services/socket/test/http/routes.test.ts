@@ -52,6 +52,8 @@ describe('the socket server over HTTP', () => {
     for (const name of ['nodejs_eventloop_lag_seconds', 'nodejs_gc_duration_seconds', 'nodejs_heap_size_used_bytes', 'process_resident_memory_bytes']) {
       expect(families.has(name), name).toBe(true);
     }
+    // Its scrape reads every socket's /proc entry synchronously, on the viewers' loop.
+    expect(families.has('process_open_fds')).toBe(false);
   });
 
   it('keeps the metrics of two servers in one process apart', async () => {
