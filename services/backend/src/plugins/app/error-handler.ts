@@ -12,6 +12,7 @@ import {
   MongoTopologyClosedError,
 } from 'mongodb';
 import { ErrorCode } from '@viewer-analytics/shared';
+import { bulkWriteInterrupted } from '../../database-errors.js';
 import { errorBody, isHttpError, NotReadyError, RateLimitedError } from '../../http-error.js';
 import { DatabaseUnavailableError } from './database-availability.js';
 
@@ -55,7 +56,7 @@ const UNAVAILABLE_SERVER_CODES = new Set([11600, 91, 189, 10107, 13435, 13436, 1
 
 /** The database is away, or in the middle of a failover: worth a retry later, not a 500. */
 function isDatabaseUnavailable(error: unknown): boolean {
-  if (DATABASE_UNAVAILABLE.some((type) => error instanceof type)) return true;
+  if (DATABASE_UNAVAILABLE.some((type) => error instanceof type) || bulkWriteInterrupted(error)) return true;
   if (error instanceof MongoServerError && typeof error.code === 'number' && UNAVAILABLE_SERVER_CODES.has(error.code)) return true;
   return error instanceof MongoError && error.hasErrorLabel('RetryableWriteError');
 }

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { Binary, ObjectId } from 'mongodb';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';
 import { MAX_BATCH_SNAPSHOTS, VisitorSketch, type BatchOutcome, type BatchSnapshot, type InvalidSnapshot } from '@viewer-analytics/shared';
 import { applyInvalid, INVALID_SNAPSHOTS } from '../../../fixtures/invalid-snapshots.js';
+import { startTcpProxy } from '../../../fixtures/tcp-proxy.js';
 import { buildApp, createAuction, database, dropAndClose, internalKey, snapshot, testConfig, windowStart } from '../../../helper.js';
 
 const URL = '/api/v1/analytics/snapshots';
@@ -234,4 +235,41 @@ describe('POST /api/v1/analytics/snapshots', () => {
     expect(reply.json<ErrorBody>().error.code).toBe('UNAUTHORIZED');
     expect(await stored().countDocuments()).toBe(0);
   });
+});
+
+describe('POST /api/v1/analytics/snapshots when the database goes away during the insert', () => {
+  it('answers 503, not stored, and stores the snapshot when it is sent again', async () => {
+    // The relay lets the first insert of snapshots through and holds back the second.
+    const proxy = await startTcpProxy(inject('mongoUri'), { stall: { command: 'insert', collection: 'vieweranalytics', after: 1 } });
+    const app = await buildApp(testConfig(import.meta.filename, { MONGODB_URI: proxy.uri }));
+    const post = (minutesAgo: number) =>
+      app.inject({ method: 'POST', url: URL, headers: internalKey, payload: { snapshots: [{ auctionId, ...snapshot({ timestamp: windowStart(minutesAgo) }) }] } });
+    let auctionId = '';
+    try {
+      auctionId = await createAuction(app);
+      // The first window marks the auction's hour in this process, so the second one writes nothing else after its insert.
+      expect((await post(1)).json()).toEqual(outcome({ stored: 1 }));
+
+      const interrupted = post(0);
+      await proxy.stalled;
+      await proxy.cut();
+      const reply = await interrupted;
+      // The driver wraps the lost connection in a bulk write error with no write error in it: not "all duplicates".
+      expect(reply.statusCode).toBe(503);
+      expect(reply.json<ErrorBody>().error.code).toBe('DATABASE_UNAVAILABLE');
+
+      await proxy.restore();
+      await vi.waitFor(
+        async () => {
+          expect((await post(0)).json()).toEqual(outcome({ stored: 1 }));
+        },
+        { timeout: 20_000, interval: 500 },
+      );
+      expect(await database(app).collection('vieweranalytics').countDocuments({ auction: new ObjectId(auctionId) })).toBe(2);
+    } finally {
+      await proxy.restore().catch(() => undefined);
+      await dropAndClose(app);
+      await proxy.cut();
+    }
+  }, 30_000);
 });
