@@ -5,7 +5,6 @@ import { loadConfig } from './config.js';
 
 const config = configOrExit(() => loadConfig());
 const server = Fastify(fastifyOptions(config));
-await server.register(app, { config });
 
 // Nothing to save here: a close that hangs (a stuck request) is cut after 10 s.
 installShutdown({
@@ -17,7 +16,10 @@ installShutdown({
   },
 });
 
+// The plugins' start-up (the database connection, its indexes) fails here, the port in listen:
+// either way one fatal log line and exit code 1, for the process manager to restart us.
 try {
+  await server.register(app, { config });
   await server.listen({ host: config.BACKEND_HOST, port: config.BACKEND_PORT });
 } catch (err) {
   server.log.fatal({ err }, 'could not start');
