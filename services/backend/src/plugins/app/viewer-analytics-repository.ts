@@ -26,10 +26,11 @@ export interface ViewerAnalyticsRepository {
   /** The auction's windows that start at `starts` (oldest first), each looked up by key; those never stored are left out. */
   windowsAt(auction: ObjectId, starts: readonly number[]): AsyncIterable<SeriesWindow>;
   /**
-   * Every window of every auction starting at or after `since`, in no order: one pass over the
-   * collection, for when so many windows are wanted that lookups by key would cost more.
+   * Every window of every auction starting at or after `since` (and at or before `until` when
+   * given), in no order: one pass over the collection, for when so many windows are wanted that
+   * lookups by key would cost more.
    */
-  windowsSince(since: Date): AsyncIterable<AuctionWindow>;
+  windowsSince(since: Date, until?: Date): AsyncIterable<AuctionWindow>;
   /** Creates the `createdAt` index that enforces retention, TTL where the server has it. */
   ensureRetentionIndex(expireAfterSeconds: number): Promise<RetentionIndex>;
   /** Deletes snapshots created before `cutoff`, in chunks the server can take; returns how many. */
@@ -124,9 +125,10 @@ function viewerAnalyticsRepository(
       return windowsByKey(collection, guard, auction, starts);
     },
 
-    windowsSince(since) {
+    windowsSince(since, until) {
+      const timestamp = until === undefined ? { $gte: since } : { $gte: since, $lte: until };
       // No sort: FerretDB would sort in memory what the caller groups by auction and hour anyway.
-      return guardIterable(collection.find<AuctionWindow>({ timestamp: { $gte: since } }, { projection: { ...SERIES_PROJECTION, auction: 1 } }));
+      return guardIterable(collection.find<AuctionWindow>({ timestamp }, { projection: { ...SERIES_PROJECTION, auction: 1 } }));
     },
 
     ensureRetentionIndex(expireAfterSeconds) {

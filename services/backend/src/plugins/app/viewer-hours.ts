@@ -382,8 +382,9 @@ function viewerHours(
         }),
       );
     } else {
-      const { first } = hourSpan(wanted.map(({ hour }) => hour));
-      for await (const window of snapshots.windowsSince(new Date(first))) {
+      // Bounded at the last hour too: late snapshots' hours are often hours before the windows stored since.
+      const { first, last } = hourSpan(wanted.map(({ hour }) => hour));
+      for await (const window of snapshots.windowsSince(new Date(first), new Date(last + HOUR_MS - 1))) {
         byKey.get(keyOf(window.auction.toHexString(), hourOf(window.timestamp.getTime())))?.push(window);
       }
       for (const windows of byKey.values()) windows.sort((a, b) => a.timestamp.getTime() - b.timestamp.getTime());
