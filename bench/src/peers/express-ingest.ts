@@ -225,8 +225,9 @@ await ViewerAnalytics.createIndexes();
 // (FerretDB 1.x, where it would serve no query), so that both insert the same index entries.
 try {
   await ViewerAnalytics.collection.createIndex({ createdAt: 1 }, { name: 'createdAt_1', expireAfterSeconds: env.retentionDays * 86_400 }, undefined);
-} catch {
-  // No TTL indexes on this server: nothing to create.
+} catch (error) {
+  // No TTL indexes on this server (CommandNotSupported, NotImplemented: what our backend accepts too): nothing to create.
+  if (!(error instanceof mongoose.mongo.MongoServerError) || (error.code !== 115 && error.code !== 238)) throw error;
 }
 
 const server = app.listen(env.port, env.host, () => {

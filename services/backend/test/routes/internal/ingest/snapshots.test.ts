@@ -242,9 +242,9 @@ describe('POST /api/v1/analytics/snapshots when the database goes away during th
     // The relay lets the first insert of snapshots through and holds back the second.
     const proxy = await startTcpProxy(inject('mongoUri'), { stall: { command: 'insert', collection: 'vieweranalytics', after: 1 } });
     const app = await buildApp(testConfig(import.meta.filename, { MONGODB_URI: proxy.uri }));
+    let auctionId = '';
     const post = (minutesAgo: number) =>
       app.inject({ method: 'POST', url: URL, headers: internalKey, payload: { snapshots: [{ auctionId, ...snapshot({ timestamp: windowStart(minutesAgo) }) }] } });
-    let auctionId = '';
     try {
       auctionId = await createAuction(app);
       // The first window marks the auction's hour in this process, so the second one writes nothing else after its insert.
