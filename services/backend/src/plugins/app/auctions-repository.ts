@@ -35,7 +35,7 @@ export interface AuctionsRepository {
    * after one read by `_id` of the settings log; only auctions not remembered are read, by `_id`.
    */
   analyticsSettings(ids: readonly ObjectId[]): Promise<Map<string, boolean>>;
-  /** The auction after the change, or null when there is none. Logs the change before it returns. */
+  /** The auction after the change, or null when there is none. Announces the change in the log, makes it, and logs it before it returns. */
   setViewerAnalytics(id: ObjectId, enabled: boolean): Promise<AuctionDocument | null>;
   /** Whether every auction's setting has been loaded at start; while a failed load is retried, reads take what they need. */
   warmedUp(): boolean;
@@ -55,8 +55,11 @@ function auctionsRepository(
   { guard, guardIterable }: DatabaseAvailability,
   logger: FastifyBaseLogger,
 ): AuctionsRepository {
-  const memory = new SettingsMemory(log, guard, MAX_REMEMBERED_SETTINGS, (changes, retryInMs, error) => {
-    logger.warn({ err: error, changes, retryInMs }, 'appending setting changes to the log failed: other backend instances keep the earlier settings until it is tried again and succeeds');
+  const memory = new SettingsMemory(log, guard, {
+    maxRemembered: MAX_REMEMBERED_SETTINGS,
+    onAppendFailed: (changes, retryInMs, error) => {
+      logger.warn({ err: error, changes, retryInMs }, 'appending setting changes to the log failed: tried again until it succeeds (other instances read their announcements and take those auctions from the database meanwhile)');
+    },
   });
   const projection = { enableViewerAnalytics: 1 } as const;
 
@@ -129,11 +132,14 @@ function auctionsRepository(
     },
 
     async setViewerAnalytics(id, enabled) {
+      // Announced first: should this process die before it logs the change, the instances that
+      // read the announcement still take this auction's setting from the database for a while.
+      const announcement = await memory.upcoming(id);
       const updated = await guard(() =>
         collection.findOneAndUpdate({ _id: id }, { $set: { enableViewerAnalytics: enabled, updatedAt: new Date() } }, { returnDocument: 'after' }),
       );
       // After the auction, before the reply: every ingest that starts later reads this change.
-      if (updated !== null) await memory.append(id);
+      if (updated !== null) await memory.append(id, announcement);
       return updated;
     },
 
@@ -143,7 +149,8 @@ function auctionsRepository(
       await loaded.stop();
       const unlogged = await memory.stop();
       if (unlogged > 0) {
-        logger.error({ changes: unlogged }, 'setting changes left out of the log at shutdown: other backend instances keep the earlier settings of those auctions until they restart');
+        // Made, announced, not logged: readers of the announcements take those auctions from the database for UPCOMING_CHANGE_MS.
+        logger.warn({ changes: unlogged }, 'setting changes left out of the log at shutdown: other instances apply them through their announcements');
       }
     },
   };

@@ -118,17 +118,26 @@ describe('analytics settings read by the ingest: remembered, yet exact across ba
   });
 });
 
-describe('a setting change whose append to the log fails', () => {
-  it('is appended again once the database is back, so that every instance applies it', async () => {
-    const ingesting = await buildApp(testConfig(`${import.meta.filename}-unlogged`));
-    // The other instance reaches the database through a relay that holds back its first append to the log.
-    const proxy = await startTcpProxy(inject('mongoUri'), { stall: { command: 'insert', collection: 'settingschanges' } });
+/** An entry of the settings log about an auction: an announcement, or a change that settles one. */
+type LogEntry = { _id: string; auction: ObjectId; upcoming?: true; settles?: number };
+
+describe('a setting change made, then not logged (the database lost, or the process killed, after the update)', () => {
+  const WARNING = 'appending setting changes to the log failed: tried again until it succeeds (other instances read their announcements and take those auctions from the database meanwhile)';
+
+  /**
+   * Two instances on one database. The one that changes settings reaches it through a relay that
+   * holds back its second insert into the log: the announcement goes through, the change's own
+   * entry does not. Its change of `auctionId` is made, then the relay cuts.
+   */
+  async function changedWithoutLogging(name: string) {
+    const ingesting = await buildApp(testConfig(`${import.meta.filename}-${name}`));
+    const proxy = await startTcpProxy(inject('mongoUri'), { stall: { command: 'insert', collection: 'settingschanges', after: 1 } });
     const logs = logCollector();
     const toggling = await buildApp(
       testConfig(import.meta.filename, { MONGODB_URI: proxy.uri, MONGODB_DATABASE: ingesting.mongo.db?.databaseName, LOG_LEVEL: 'warn' }),
       { logs },
     );
-    // A new window per ingest, all in the past: enough for every try of the wait below (45 s, one a second).
+    // A new window per ingest, all in the past: enough for every try of the waits below (45 s, one a second).
     let minutesAgo = 120;
     const ingest = async (auctionId: string): Promise<BatchOutcome> => {
       minutesAgo -= 1;
@@ -140,35 +149,72 @@ describe('a setting change whose append to the log fails', () => {
       });
       return reply.json<{ data: BatchOutcome }>().data;
     };
-    try {
-      const auctionId = await createAuction(ingesting);
-      expect(await ingest(auctionId)).toMatchObject({ stored: 1 });
+    /** The auction's entries in the log, oldest first. */
+    const logged = async (auctionId: string): Promise<LogEntry[]> =>
+      (await database(ingesting).collection<LogEntry>('settingschanges').find({ auction: new ObjectId(auctionId) }).toArray()).sort(
+        (a, b) => Number(a._id) - Number(b._id),
+      );
 
-      // The auction is updated, then the database goes away under the append: the change is made, not logged.
-      const turningOff = toggling.auctions.setViewerAnalytics(new ObjectId(auctionId), false);
-      await proxy.stalled;
+    const auctionId = await createAuction(ingesting);
+    expect(await ingest(auctionId)).toMatchObject({ stored: 1 });
+    const before = (await logged(auctionId)).length;
+    /** The auction's entries in the log since the change began, oldest first. */
+    const loggedSince = async (): Promise<LogEntry[]> => (await logged(auctionId)).slice(before);
+    const turningOff = toggling.auctions.setViewerAnalytics(new ObjectId(auctionId), false);
+    await proxy.stalled;
+    await proxy.cut();
+    await expect(turningOff).rejects.toThrow();
+    expect((await ingesting.auctions.findById(new ObjectId(auctionId)))?.enableViewerAnalytics).toBe(false);
+    let closing: Promise<void> | undefined;
+    /** Closes the changing instance, once. */
+    const closeToggling = (): Promise<void> => (closing ??= toggling.close());
+    const cleanUp = async (): Promise<void> => {
+      await proxy.restore().catch(() => undefined);
+      await closeToggling();
       await proxy.cut();
-      await expect(turningOff).rejects.toThrow();
-      expect((await ingesting.auctions.findById(new ObjectId(auctionId)))?.enableViewerAnalytics).toBe(false);
-      expect(await ingest(auctionId)).toMatchObject({ stored: 1 });
+      await dropAndClose(ingesting);
+    };
+    return { auctionId, ingest, loggedSince, logs, proxy, closeToggling, cleanUp };
+  }
+
+  it('applies at once on the other instances through its announcement, and is logged once the database is back', async () => {
+    const { auctionId, ingest, loggedSince, logs, proxy, cleanUp } = await changedWithoutLogging('unlogged');
+    try {
+      // Not logged, yet the other instance read the announcement and takes the auction from the database.
+      expect(await loggedSince()).toEqual([expect.objectContaining({ upcoming: true })]);
+      expect(await ingest(auctionId)).toMatchObject({ stored: 0, disabled: 1 });
 
       await proxy.restore();
       await vi.waitFor(
         async () => {
-          expect(await ingest(auctionId)).toMatchObject({ stored: 0, disabled: 1 });
+          const [announced, made] = await loggedSince();
+          // The change, logged, settles its announcement.
+          expect(made).toEqual(expect.not.objectContaining({ upcoming: true }));
+          expect(made).toMatchObject({ settles: Number(announced?._id) });
         },
         // Tries that fail before the driver sees the database back wait 1, 2, 4, 8… s.
         { timeout: 45_000, interval: 1_000 },
       );
+      expect(await ingest(auctionId)).toMatchObject({ stored: 0, disabled: 1 });
       // One warning per failed try: a try that came before the database was back failed too, and the pause doubled.
-      const failures = logs.lines.filter((line) => line['msg'] === 'appending setting changes to the log failed: other backend instances keep the earlier settings until it is tried again and succeeds');
+      const failures = logs.lines.filter((line) => line['msg'] === WARNING);
       expect(failures.length).toBeGreaterThan(0);
       expect(failures).toEqual(failures.map((_, i) => expect.objectContaining({ level: 40, changes: 1, retryInMs: RETRY_FIRST_MS * 2 ** i }) as unknown));
     } finally {
-      await proxy.restore().catch(() => undefined);
-      await toggling.close();
-      await proxy.cut();
-      await dropAndClose(ingesting);
+      await cleanUp();
+    }
+  }, 60_000);
+
+  it('reaches every other instance though its process stops for good before it logs the change', async () => {
+    const { auctionId, ingest, loggedSince, logs, closeToggling, cleanUp } = await changedWithoutLogging('killed');
+    try {
+      // The database stays away until the process is gone: its last try fails, and nobody appends the change.
+      await closeToggling();
+      expect(logs.lines).toContainEqual(expect.objectContaining({ level: 40, changes: 1, msg: 'setting changes left out of the log at shutdown: other instances apply them through their announcements' }));
+      for (let i = 0; i < 3; i++) expect(await ingest(auctionId)).toMatchObject({ stored: 0, disabled: 1 });
+      expect(await loggedSince()).toEqual([expect.objectContaining({ upcoming: true })]);
+    } finally {
+      await cleanUp();
     }
   }, 60_000);
 });
