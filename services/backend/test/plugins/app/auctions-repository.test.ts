@@ -126,12 +126,15 @@ describe('a setting change made, then not logged (the database lost, or the proc
 
   /**
    * Two instances on one database. The one that changes settings reaches it through a relay that
-   * holds back its second insert into the log: the announcement goes through, the change's own
-   * entry does not. Its change of `auctionId` is made, then the relay cuts.
+   * holds back one of its inserts into the log, by default the second: the announcement goes
+   * through, the change's own entry does not. It turns `auctionId` off; the relay cuts once the
+   * insert is held back.
    */
-  async function changedWithoutLogging(name: string) {
+  async function changeCutShort(name: string, heldBackInsert: 'announcement' | 'change' = 'change') {
     const ingesting = await buildApp(testConfig(`${import.meta.filename}-${name}`));
-    const proxy = await startTcpProxy(inject('mongoUri'), { stall: { command: 'insert', collection: 'settingschanges', after: 1 } });
+    const proxy = await startTcpProxy(inject('mongoUri'), {
+      stall: { command: 'insert', collection: 'settingschanges', after: heldBackInsert === 'change' ? 1 : 0 },
+    });
     const logs = logCollector();
     const toggling = await buildApp(
       testConfig(import.meta.filename, { MONGODB_URI: proxy.uri, MONGODB_DATABASE: ingesting.mongo.db?.databaseName, LOG_LEVEL: 'warn' }),
@@ -164,7 +167,7 @@ describe('a setting change made, then not logged (the database lost, or the proc
     await proxy.stalled;
     await proxy.cut();
     await expect(turningOff).rejects.toThrow();
-    expect((await ingesting.auctions.findById(new ObjectId(auctionId)))?.enableViewerAnalytics).toBe(false);
+    const enabled = async (): Promise<boolean | undefined> => (await ingesting.auctions.findById(new ObjectId(auctionId)))?.enableViewerAnalytics;
     let closing: Promise<void> | undefined;
     /** Closes the changing instance, once. */
     const closeToggling = (): Promise<void> => (closing ??= toggling.close());
@@ -174,12 +177,13 @@ describe('a setting change made, then not logged (the database lost, or the proc
       await proxy.cut();
       await dropAndClose(ingesting);
     };
-    return { auctionId, ingest, loggedSince, logs, proxy, closeToggling, cleanUp };
+    return { auctionId, enabled, ingest, loggedSince, logs, proxy, closeToggling, cleanUp };
   }
 
   it('applies at once on the other instances through its announcement, and is logged once the database is back', async () => {
-    const { auctionId, ingest, loggedSince, logs, proxy, cleanUp } = await changedWithoutLogging('unlogged');
+    const { auctionId, enabled, ingest, loggedSince, logs, proxy, cleanUp } = await changeCutShort('unlogged');
     try {
+      expect(await enabled()).toBe(false);
       // Not logged, yet the other instance read the announcement and takes the auction from the database.
       expect(await loggedSince()).toEqual([expect.objectContaining({ upcoming: true })]);
       expect(await ingest(auctionId)).toMatchObject({ stored: 0, disabled: 1 });
@@ -206,8 +210,9 @@ describe('a setting change made, then not logged (the database lost, or the proc
   }, 60_000);
 
   it('reaches every other instance though its process stops for good before it logs the change', async () => {
-    const { auctionId, ingest, loggedSince, logs, closeToggling, cleanUp } = await changedWithoutLogging('killed');
+    const { auctionId, enabled, ingest, loggedSince, logs, closeToggling, cleanUp } = await changeCutShort('killed');
     try {
+      expect(await enabled()).toBe(false);
       // The database stays away until the process is gone: its last try fails, and nobody appends the change.
       await closeToggling();
       expect(logs.lines).toContainEqual(expect.objectContaining({ level: 40, changes: 1, msg: 'setting changes left out of the log at shutdown: other instances apply them through their announcements' }));
@@ -217,4 +222,19 @@ describe('a setting change made, then not logged (the database lost, or the proc
       await cleanUp();
     }
   }, 60_000);
+
+  it('is not made when its announcement fails, and nothing is appended later', async () => {
+    const { auctionId, enabled, ingest, loggedSince, logs, proxy, cleanUp } = await changeCutShort('unannounced', 'announcement');
+    try {
+      expect(await enabled()).toBe(true);
+      await proxy.restore();
+      // Longer than the first pause before a failed append is tried again.
+      await new Promise((resolve) => setTimeout(resolve, RETRY_FIRST_MS * 2.5));
+      expect(await loggedSince()).toEqual([]);
+      expect(await ingest(auctionId)).toMatchObject({ stored: 1 });
+      expect(logs.lines.filter((line) => line['msg'] === WARNING)).toEqual([]);
+    } finally {
+      await cleanUp();
+    }
+  });
 });
