@@ -187,6 +187,8 @@ export class SettingsMemory {
     if (settles !== undefined) this.settle(settles);
     if (upcoming !== true) return;
     const hexId = auction.toHexString();
+    // Lapsed ones go here too, so that a process that remembers nothing does not keep them all.
+    this.lapse();
     this.announcements.set(n, { hexId, lapsesAt: performance.now() + this.upcomingMs });
     this.announcedAuctions.set(hexId, (this.announcedAuctions.get(hexId) ?? 0) + 1);
   }
@@ -200,14 +202,19 @@ export class SettingsMemory {
     else this.announcedAuctions.delete(settled.hexId);
   }
 
-  /** Whether a change of the auction is announced and not settled; lets the announcements older than `upcomingMs` lapse. */
+  /** Whether a change of the auction is announced and not settled. */
   private announced(hexId: string): boolean {
+    this.lapse();
+    return this.announcedAuctions.has(hexId);
+  }
+
+  /** Forgets the announcements read more than `upcomingMs` ago. */
+  private lapse(): void {
     const now = performance.now();
     for (const [n, { lapsesAt }] of this.announcements) {
       if (lapsesAt > now) break;
       this.settle(n);
     }
-    return this.announcedAuctions.has(hexId);
   }
 
   /**
