@@ -11,7 +11,7 @@ export interface IndexedCollection {
 
 /** What a chunked purge needs of a collection. */
 export interface PurgedCollection<T extends Document> {
-  find(filter: Filter<T>, options: { projection: { _id: 1 }; sort: { _id: 1 }; skip: number; limit: 1 }): { toArray(): Promise<{ _id: unknown }[]> };
+  find(filter: Filter<T>, options: { projection: { _id: 1 }; sort: { _id: 1 }; limit: number; batchSize: number }): { toArray(): Promise<{ _id: unknown }[]> };
   deleteMany(filter: Filter<T>): Promise<{ deletedCount: number }>;
 }
 
@@ -62,15 +62,19 @@ export async function createRetentionIndex(collection: IndexedCollection, field:
 /**
  * Deletes the documents matching `expired`, PURGE_CHUNK at a time; returns how many. FerretDB on
  * SQLite turns one deleteMany into one statement with a variable per document, and fails beyond
- * SQLite's 32,766. Each pass deletes the next chunk in _id order, as a range (a long $in list
- * costs FerretDB a comparison per id and document).
+ * SQLite's 32,766. Each pass reads the next chunk's ids in _id order and deletes them as a range
+ * (a long $in list costs FerretDB a comparison per id and document). When nothing has expired,
+ * the usual case, that is one read and no delete: on FerretDB each of them scans the collection
+ * (70 s at 1,000,000 snapshots).
  */
 export async function purgeInChunks<T extends Document>(collection: PurgedCollection<T>, expired: Filter<T>): Promise<number> {
   let deleted = 0;
   for (;;) {
-    const [last] = await collection.find(expired, { projection: { _id: 1 }, sort: { _id: 1 }, skip: PURGE_CHUNK - 1, limit: 1 }).toArray();
-    const { deletedCount } = await collection.deleteMany(last === undefined ? expired : ({ $and: [expired, { _id: { $lte: last._id } }] } as Filter<T>));
-    deleted += deletedCount;
+    const chunk = await collection.find(expired, { projection: { _id: 1 }, sort: { _id: 1 }, limit: PURGE_CHUNK, batchSize: PURGE_CHUNK }).toArray();
+    const last = chunk.at(-1);
     if (last === undefined) return deleted;
+    const { deletedCount } = await collection.deleteMany({ $and: [expired, { _id: { $lte: last._id } }] } as Filter<T>);
+    deleted += deletedCount;
+    if (chunk.length < PURGE_CHUNK) return deleted;
   }
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { MongoClient, MongoServerError, ObjectId } from 'mongodb';
 import { afterAll, describe, expect, inject, it, onTestFinished, vi } from 'vitest';
-import { createRetentionIndex, PURGE_CHUNK, type IndexedCollection } from '../../../src/database-retention.js';
+import { createRetentionIndex, PURGE_CHUNK, purgeInChunks, type IndexedCollection } from '../../../src/database-retention.js';
 import { FIGURES_COLLECTION, HOURS_COLLECTION, MARKS_COLLECTION } from '../../../src/plugins/app/viewer-hours.js';
 import { buildApp, database, dropAndClose, logCollector, testConfig } from '../../helper.js';
 
@@ -157,6 +157,26 @@ describe('retention on the run’s database', () => {
     const announcements = logs.lines.filter((line) => String(line['msg']).includes('rejects TTL indexes'));
     expect(announcements).toHaveLength(1);
     expect(announcements[0]).toMatchObject({ retentionDays: 1, intervalMs: PURGE_INTERVAL_MS });
+  });
+
+  it('reads once and deletes nothing when nothing has expired: on FerretDB each command scans the whole collection', async () => {
+    const uri = new URL(inject('mongoUri'));
+    uri.searchParams.set('monitorCommands', 'true');
+    const client = await new MongoClient(uri.toString()).connect();
+    onTestFinished(() => client.close());
+    // A collection of its own: the app purges its snapshots every second.
+    const collection = client.db(database(app).databaseName).collection('purgeprobe');
+    await collection.insertMany([document(0, 1), document(2 * DAY_MS, 2)]);
+    const expired = { createdAt: { $lt: new Date(Date.now() - DAY_MS) } };
+    const commands: string[] = [];
+    client.on('commandStarted', ({ commandName }) => commands.push(commandName));
+
+    expect(await purgeInChunks(collection, expired)).toBe(1);
+    expect(commands).toEqual(['find', 'delete']);
+    commands.length = 0;
+    expect(await purgeInChunks(collection, expired)).toBe(0);
+    expect(commands).toEqual(['find']);
+    await collection.drop();
   });
 
   it(`purges a backlog beyond SQLite’s 32,766 variables (one deleteMany of it fails on FerretDB), ${String(PURGE_CHUNK)} at a time`, { timeout: 180_000 }, async () => {
