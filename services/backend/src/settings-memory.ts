@@ -1,4 +1,4 @@
-import { MongoServerError, type Collection, type ObjectId } from 'mongodb';
+import { MongoServerError, type Collection, type ObjectId, type WithId } from 'mongodb';
 import { DUPLICATE_KEY, onlyDuplicateKeys } from './database-errors.js';
 import { RetryDelay } from './retry-delay.js';
 
@@ -137,8 +137,7 @@ export class SettingsMemory {
     let ahead = 1;
     for (;;) {
       const from = this.head + 1;
-      const ids = Array.from({ length: ahead }, (_, i) => changeId(from + i));
-      const found = await Promise.all(ids.map((_id) => this.guard(() => this.log.findOne({ _id }))));
+      const found = await this.readEntries(Array.from({ length: ahead }, (_, i) => from + i));
       for (const [i, entry] of found.entries()) {
         // An entry not there yet: nothing appended before the call began is after it, as the log has no gaps.
         if (entry === null) return this.head;
@@ -227,17 +226,21 @@ export class SettingsMemory {
     let next = last;
     let behind = 1;
     while (next >= 1) {
-      const ids = Array.from({ length: Math.min(behind, next) }, (_, i) => next - i);
-      const found = await Promise.all(ids.map((n) => this.guard(() => this.log.findOne({ _id: changeId(n) }))));
+      const found = await this.readEntries(Array.from({ length: Math.min(behind, next) }, (_, i) => next - i));
       for (const [i, entry] of found.entries()) {
         if (entry === null || !('auction' in entry) || entry.at.getTime() < since) return;
         const n = next - i;
         if (entry.settles !== undefined) settled.add(entry.settles);
         if (entry.upcoming === true && !settled.has(n)) this.note(n, entry);
       }
-      next -= ids.length;
+      next -= found.length;
       behind = Math.min(behind * 4, MAX_READ_AHEAD);
     }
+  }
+
+  /** The entries numbered `numbers`, in that order (null where there is none yet), read by `_id` all at once. */
+  private readEntries(numbers: readonly number[]): Promise<(WithId<SettingsLogDocument> | null)[]> {
+    return Promise.all(numbers.map((n) => this.guard(() => this.log.findOne({ _id: changeId(n) }))));
   }
 
   private enqueue(entry: Entry): Promise<number> {
