@@ -32,7 +32,10 @@ const MAX_BACKPRESSURE_BYTES = 64 * 1024;
 
 export interface ViewerData {
   auctionId: string;
+  /** The auction's slot once the viewer is counted; -1 before (and while its auction is looked up) and after. */
   slot: number;
+  /** Open, waiting for the backend to say whether its auction exists: not counted yet. */
+  lookingUp: boolean;
   /** Close code to end the connection with as soon as it opens; 0 for an accepted viewer. */
   rejectCode: number;
   rejectReason: string;
@@ -72,14 +75,17 @@ export interface LiveFeedOptions {
  * browser cannot read an HTTP status), so refused connections are upgraded and then ended right
  * away. An auction that holds a slot (it had viewers this window or the last) is accepted
  * without asking anyone: its viewers keep coming through a backend outage or a flood of lookups.
+ *
+ * Every upgrade completes inside uWS's upgrade handler; an auction that must be looked up is
+ * looked up once the connection is open. Upgrading later, inside `res.cork()` as uWS's async
+ * example does, lets uWS close some freshly opened sockets: after the upgrade its cork reads the
+ * HTTP state from memory that now belongs to the WebSocket (uNetworking/uWebSockets#1928). That
+ * disconnected (1006) about one first viewer of an auction in a hundred, right after its count.
  */
 export class LiveFeed {
   private readonly sockets = new Set<WebSocket<ViewerData>>();
   /** Joined since the last tick: told their count directly, not yet subscribed. */
   private readonly newcomers: WebSocket<ViewerData>[] = [];
-  /** Set while an upgrade runs inside our own cork; see `endAfterCork`. */
-  private upgradingInCork = false;
-  private endAfterCork: WebSocket<ViewerData> | undefined;
   private closing = false;
 
   constructor(private readonly options: LiveFeedOptions) {
@@ -110,7 +116,7 @@ export class LiveFeed {
     }
   };
 
-  /** Ends every viewer's connection (at shutdown). Their close handlers do the counting. */
+  /** Ends every viewer's connection (at shutdown), those still waiting for a lookup too. Their close handlers do the counting. */
   closeAll(code: number, reason: string): void {
     this.closing = true;
     for (const ws of [...this.sockets]) ws.end(code, reason);
@@ -149,90 +155,75 @@ export class LiveFeed {
       // before any lookup, while the salt of the day of the upgrade is in memory; the identity itself is not kept.
       const visitor = salt.visitorKey(auctionId, identity) ?? -1;
       const known = slots.slotOf(auctionId) >= 0 || directory.cached(auctionId);
-      if (known !== undefined) {
-        accept(known ? viewer(auctionId, visitor) : this.refuse('unknown_auction', CloseCode.unknownAuction, 'unknown auction'));
-      } else if (!directory.canAsk(auctionId)) {
+      if (known === false) accept(this.refuse('unknown_auction', CloseCode.unknownAuction, 'unknown auction'));
+      else if (known === undefined && !directory.canAsk(auctionId)) {
         accept(this.refuse('at_capacity', CloseCode.tryAgainLater, 'too many auction lookups'));
-      } else {
-        this.lookUpThenAccept(res, auctionId, visitor, accept);
-      }
+      } else accept(viewer(auctionId, visitor, known === undefined));
     }
   };
 
-  /** The backend must be asked: `res` may be aborted meanwhile, and the upgrade is corked. */
-  private lookUpThenAccept(res: HttpResponse, auctionId: string, visitor: number, accept: (data: ViewerData) => void): void {
+  private readonly open = (ws: WebSocket<ViewerData>): void => {
+    const data = ws.getUserData();
+    if (data.rejectCode !== 0) {
+      ws.end(data.rejectCode, data.rejectReason);
+      return;
+    }
+    this.sockets.add(ws);
+    if (data.lookingUp) this.lookUpThenJoin(ws, data);
+    else if (this.takeSlot(ws, data)) this.join(ws, data);
+  };
+
+  /** The viewer is open but not counted until the backend says its auction exists; it may leave meanwhile. */
+  private lookUpThenJoin(ws: WebSocket<ViewerData>, data: ViewerData): void {
     const { directory, metrics, counts, maxConnections } = this.options;
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-    });
-    directory.exists(auctionId).then(
+    directory.exists(data.auctionId).then(
       (exists) => {
-        if (aborted) return;
-        this.upgradeInCork(res, () => {
-          if (!exists) accept(this.refuse('unknown_auction', CloseCode.unknownAuction, 'unknown auction'));
-          else if (counts.connections >= maxConnections) accept(this.refuse('at_capacity', CloseCode.tryAgainLater, 'server at capacity'));
-          else accept(viewer(auctionId, visitor));
-        });
+        if (!this.sockets.has(ws)) return; // gone, or ended by a shutdown
+        data.lookingUp = false;
+        if (!exists) this.reject(ws, 'unknown_auction', CloseCode.unknownAuction, 'unknown auction');
+        else if (counts.connections >= maxConnections) this.reject(ws, 'at_capacity', CloseCode.tryAgainLater, 'server at capacity');
+        else if (this.takeSlot(ws, data)) {
+          ws.cork(() => {
+            this.join(ws, data);
+          });
+        }
       },
       (error: unknown) => {
-        this.options.log.warn({ auctionId, err: error }, 'auction lookup failed; viewer asked to retry');
-        if (aborted) return;
+        this.options.log.warn({ auctionId: data.auctionId, err: error }, 'auction lookup failed; viewer asked to retry');
+        if (!this.sockets.has(ws)) return;
         metrics.rejected.lookup_failed++;
-        this.upgradeInCork(res, () => {
-          accept(refusal(CloseCode.tryAgainLater, 'auction lookup unavailable'));
-        });
+        ws.end(CloseCode.tryAgainLater, 'auction lookup unavailable');
       },
     );
   }
 
   /**
-   * uWS sends the TCP FIN of `ws.end()` at once only when the socket is not corked; a socket
-   * ended inside `res.cork()` gets its close frame but keeps its connection until the idle
-   * timeout (16 s here), which standard clients wait for. So a connection that `open` refuses
-   * during our own cork is ended right after it.
+   * Gives the viewer its auction's slot, or ends it when every slot is taken. Not inside a cork:
+   * uWS sends the TCP FIN of an `end` made while corked only at the idle timeout.
    */
-  private upgradeInCork(res: HttpResponse, upgrade: () => void): void {
-    this.upgradingInCork = true;
-    try {
-      res.cork(upgrade);
-    } finally {
-      this.upgradingInCork = false;
-    }
-    const ws = this.endAfterCork;
-    if (ws === undefined) return;
-    this.endAfterCork = undefined;
-    const data = ws.getUserData();
-    ws.end(data.rejectCode, data.rejectReason);
-  }
-
-  private readonly open = (ws: WebSocket<ViewerData>): void => {
-    const data = ws.getUserData();
-    if (data.rejectCode !== 0) {
-      this.end(ws, data.rejectCode, data.rejectReason);
-      return;
-    }
-    // An upgrade whose lookup was still under way when shutdown began.
-    if (this.closing) {
-      this.end(ws, CloseCode.goingAway, 'server shutting down');
-      return;
-    }
-    const { slots, counts, shown, broadcaster, encoder, metrics } = this.options;
+  private takeSlot(ws: WebSocket<ViewerData>, data: ViewerData): boolean {
+    const { slots, broadcaster, metrics } = this.options;
     // One lookup of the id, not two: the auction took a slot when there are more of them after.
     const live = slots.size;
     const slot = slots.acquire(data.auctionId);
     if (slot < 0) {
       metrics.rejected.at_capacity++;
-      this.end(ws, CloseCode.tryAgainLater, 'too many live auctions');
-      return;
+      ws.end(CloseCode.tryAgainLater, 'too many live auctions');
+      return false;
     }
     if (slots.size > live) broadcaster.forget(slot);
     data.slot = slot;
+    return true;
+  }
+
+  /** Counts the viewer in, tells it the count and subscribes it (or queues it to be). */
+  private join(ws: WebSocket<ViewerData>, data: ViewerData): void {
+    const { slots, counts, shown, broadcaster, encoder, metrics } = this.options;
+    const { slot } = data;
     if (data.visitor >= 0) this.options.visitors.add(slot, data.visitor);
     const local = counts.join(slot);
     const count = shown.countAt(slot);
     metrics.joins++;
-    this.sockets.add(ws);
     encoder.setTime(Date.now());
     ws.send(encoder.encode(slots.idBytes, slot * AUCTION_ID_LENGTH, count), false);
     data.toldCount = count;
@@ -243,18 +234,6 @@ export class LiveFeed {
     // (at once when it is alone on it, else after the leading publish or a tick).
     if (broadcaster.isCurrent(slot)) ws.subscribe(slots.topicOf(slot));
     else this.newcomers.push(ws);
-  };
-
-  /** Ends `ws` from `open`: at once, or after our cork when inside it (see `upgradeInCork`). */
-  private end(ws: WebSocket<ViewerData>, code: number, reason: string): void {
-    if (!this.upgradingInCork) {
-      ws.end(code, reason);
-      return;
-    }
-    const data = ws.getUserData();
-    data.rejectCode = code;
-    data.rejectReason = reason;
-    this.endAfterCork = ws;
   }
 
   /**
@@ -314,27 +293,32 @@ export class LiveFeed {
 
   // Never send here: the socket is already closed.
   private readonly close = (ws: WebSocket<ViewerData>): void => {
-    // A refused connection that closed while its upgrade was being flushed (the peer went away at
-    // the end of our cork): its deferred end would touch a closed socket, which throws.
-    if (ws === this.endAfterCork) this.endAfterCork = undefined;
+    // Also a viewer still waiting for its lookup: the answer then finds it gone.
+    this.sockets.delete(ws);
     const data = ws.getUserData();
     if (data.slot < 0) return;
     this.options.counts.leave(data.slot);
     this.options.metrics.leaves++;
     data.slot = -1;
-    this.sockets.delete(ws);
   };
 
+  /** A refusal decided in the upgrade: the connection opens and is ended at once. */
   private refuse(reason: RejectReason, code: number, message: string): ViewerData {
     this.options.metrics.rejected[reason]++;
     return refusal(code, message);
   }
+
+  /** A refusal decided once the connection is open (after its lookup). */
+  private reject(ws: WebSocket<ViewerData>, reason: RejectReason, code: number, message: string): void {
+    this.options.metrics.rejected[reason]++;
+    ws.end(code, message);
+  }
 }
 
-function viewer(auctionId: string, visitor: number): ViewerData {
-  return { auctionId, slot: -1, rejectCode: 0, rejectReason: '', toldCount: -1, messages: 0, messagesSince: performance.now(), visitor };
+function viewer(auctionId: string, visitor: number, lookingUp: boolean): ViewerData {
+  return { auctionId, slot: -1, lookingUp, rejectCode: 0, rejectReason: '', toldCount: -1, messages: 0, messagesSince: performance.now(), visitor };
 }
 
 function refusal(code: number, reason: string): ViewerData {
-  return { auctionId: '', slot: -1, rejectCode: code, rejectReason: reason, toldCount: -1, messages: 0, messagesSince: 0, visitor: -1 };
+  return { auctionId: '', slot: -1, lookingUp: false, rejectCode: code, rejectReason: reason, toldCount: -1, messages: 0, messagesSince: 0, visitor: -1 };
 }
