@@ -1,6 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CloseCode } from '@viewer-analytics/shared';
 import { BackendProcess, freePort, liveUrl, SocketProcess, stopSocketProcesses, TestDatabase, Viewer, waitFor, windowEnv } from '../harness.js';
 
 const AUCTIONS = 10;
@@ -59,5 +60,46 @@ describe('the first viewer of an auction the server had to look up', () => {
       }
       first.socket.destroy();
     }
+  });
+
+  it('is not counted if it leaves before the lookup answers; the others waiting with it are, once', { timeout: 30_000 }, async () => {
+    const service = new SocketProcess(await freePort(), backend!.url, {});
+    await service.start();
+    const auctionId = await database.createAuction();
+    backend!.signal('SIGSTOP'); // the lookup waits for an answer
+    const gone = new Viewer(liveUrl(service, auctionId));
+    const waiting = new Viewer(liveUrl(service, auctionId));
+    try {
+      await Promise.all([gone.opened, waiting.opened]);
+      await gone.close();
+      await sleep(200);
+      expect(waiting.updates).toEqual([]); // open, not counted yet
+    } finally {
+      backend!.signal('SIGCONT');
+    }
+    await waiting.sees(1);
+    const later = new Viewer(liveUrl(service, auctionId));
+    await Promise.all([waiting.sees(2), later.sees(2)]);
+    expect(waiting.updates.map((update) => update.count)).toEqual([1, 2]);
+    await Promise.all([waiting.close(), later.close()]);
+  });
+
+  it('is told the server is shutting down (1001) at once, without waiting for its lookup', { timeout: 60_000 }, async () => {
+    const service = new SocketProcess(await freePort(), backend!.url, {});
+    await service.start();
+    const auctionId = await database.createAuction();
+    backend!.signal('SIGSTOP');
+    try {
+      const viewer = new Viewer(liveUrl(service, auctionId));
+      await viewer.opened;
+      const stoppedAt = performance.now();
+      service.signal('SIGTERM');
+      expect(await viewer.closed).toEqual({ code: CloseCode.goingAway, reason: 'server shutting down' });
+      expect(performance.now() - stoppedAt).toBeLessThan(1_000);
+      expect(viewer.updates).toEqual([]);
+    } finally {
+      backend!.signal('SIGCONT');
+    }
+    expect(await service.exited).toBe(0);
   });
 });
