@@ -5,8 +5,9 @@ import { freePort, liveUrl, SocketProcess, Viewer, waitFor, type SnapshotDocumen
 import { clusterEnv, useClusterStack, waitForLeader } from './cluster-stack.js';
 
 const PREFIX = 'uniques-test:';
-const SAMPLE_MS = 500;
-const SAMPLES = 4;
+/** Two long samples: the joins have most of a second to reach both processes before the first one. */
+const SAMPLE_MS = 1_000;
+const SAMPLES = 2;
 const WINDOW_MS = SAMPLE_MS * SAMPLES;
 const ENV = clusterEnv(PREFIX, { sampleMs: SAMPLE_MS, samples: SAMPLES });
 const DAY_MS = 86_400_000;
@@ -54,7 +55,7 @@ describe('unique viewers over two socket processes sharing Redis', () => {
     await connect(follower, auctionId, 'Browser A');
     await connect(follower, auctionId, 'Browser B');
     await connect(follower, auctionId, 'Browser C');
-    await waitFor(() => viewers.every((viewer) => viewer.count === 5), SAMPLE_MS - 150, 'every viewer to see 5');
+    await waitFor(() => viewers.every((viewer) => viewer.count === 5), first + SAMPLE_MS - 50 - Date.now(), "every viewer to see 5 before the window's first sample");
     await sleep(first + 2 * WINDOW_MS - Date.now() + 50);
     await Promise.all(viewers.splice(0).map((viewer) => viewer.close()));
 
