@@ -49,6 +49,11 @@ export const SocketEnvSchema = Type.Object({
     default: 256,
     description: 'auction lookups under way at once; joins to other uncached auctions beyond it are refused with 1013',
   }),
+  MAX_WAITING_VIEWERS: Type.Integer({
+    minimum: 1,
+    default: 500,
+    description: 'connections waiting for their auction\'s lookup at once, apart from MAX_CONNECTIONS; more are refused with 1013',
+  }),
   SHUTDOWN_FLUSH_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 5_000, description: 'time given to the last flush at shutdown (ms)' }),
   REDIS_URL: Type.Optional(
     Type.String({

@@ -143,6 +143,7 @@ export async function startSocketServer(config: SocketConfig, log: Logger): Prom
     metrics,
     log,
     maxConnections: config.MAX_CONNECTIONS,
+    maxWaiting: config.MAX_WAITING_VIEWERS,
     visitors,
     salt,
     trustedProxyHops: config.TRUSTED_PROXY_HOPS,

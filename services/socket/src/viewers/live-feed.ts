@@ -61,6 +61,12 @@ export interface LiveFeedOptions {
   readonly log: Logger;
   /** Open viewers accepted at most; connections still waiting for a lookup do not count. */
   readonly maxConnections: number;
+  /**
+   * Connections waiting for a lookup at most. Lookups of different auctions are bounded by the
+   * directory; this bounds the connections of one auction whose lookup hangs (up to its timeout),
+   * which would otherwise take open files without limit while the backend stalls.
+   */
+  readonly maxWaiting: number;
   /** Where each viewer counts as a visitor of its auction's open window. */
   readonly visitors: WindowVisitors;
   readonly salt: DailySalt;
@@ -86,6 +92,8 @@ export class LiveFeed {
   private readonly sockets = new Set<WebSocket<ViewerData>>();
   /** Joined since the last tick: told their count directly, not yet subscribed. */
   private readonly newcomers: WebSocket<ViewerData>[] = [];
+  /** Open connections whose auction is being looked up. */
+  private waiting = 0;
   private closing = false;
 
   constructor(private readonly options: LiveFeedOptions) {
@@ -141,7 +149,7 @@ export class LiveFeed {
       res.upgrade(data, key, protocol, '', context);
     };
 
-    const { directory, counts, slots, maxConnections, salt } = this.options;
+    const { directory, counts, slots, maxConnections, maxWaiting, salt } = this.options;
     const auctionId = rawId.toLowerCase();
     if (this.closing) accept(refusal(CloseCode.goingAway, 'server shutting down'));
     else if (counts.connections >= maxConnections) {
@@ -156,7 +164,7 @@ export class LiveFeed {
       const visitor = salt.visitorKey(auctionId, identity) ?? -1;
       const known = slots.slotOf(auctionId) >= 0 || directory.cached(auctionId);
       if (known === false) accept(this.refuse('unknown_auction', CloseCode.unknownAuction, 'unknown auction'));
-      else if (known === undefined && !directory.canAsk(auctionId)) {
+      else if (known === undefined && (this.waiting >= maxWaiting || !directory.canAsk(auctionId))) {
         accept(this.refuse('at_capacity', CloseCode.tryAgainLater, 'too many auction lookups'));
       } else accept(viewer(auctionId, visitor, known === undefined));
     }
@@ -169,8 +177,10 @@ export class LiveFeed {
       return;
     }
     this.sockets.add(ws);
-    if (data.lookingUp) this.lookUpThenJoin(ws, data);
-    else if (this.takeSlot(ws, data)) this.join(ws, data);
+    if (data.lookingUp) {
+      this.waiting++;
+      this.lookUpThenJoin(ws, data);
+    } else if (this.takeSlot(ws, data)) this.join(ws, data);
   };
 
   /** The viewer is open but not counted until the backend says its auction exists; it may leave meanwhile. */
@@ -179,7 +189,7 @@ export class LiveFeed {
     directory.exists(data.auctionId).then(
       (exists) => {
         if (!this.sockets.has(ws)) return; // gone, or ended by a shutdown
-        data.lookingUp = false;
+        this.stopWaiting(data);
         if (!exists) this.reject(ws, 'unknown_auction', CloseCode.unknownAuction, 'unknown auction');
         else if (counts.connections >= maxConnections) this.reject(ws, 'at_capacity', CloseCode.tryAgainLater, 'server at capacity');
         else if (this.takeSlot(ws, data)) {
@@ -191,6 +201,7 @@ export class LiveFeed {
       (error: unknown) => {
         this.options.log.warn({ auctionId: data.auctionId, err: error }, 'auction lookup failed; viewer asked to retry');
         if (!this.sockets.has(ws)) return;
+        this.stopWaiting(data);
         metrics.rejected.lookup_failed++;
         ws.end(CloseCode.tryAgainLater, 'auction lookup unavailable');
       },
@@ -296,11 +307,18 @@ export class LiveFeed {
     // Also a viewer still waiting for its lookup: the answer then finds it gone.
     this.sockets.delete(ws);
     const data = ws.getUserData();
+    this.stopWaiting(data);
     if (data.slot < 0) return;
     this.options.counts.leave(data.slot);
     this.options.metrics.leaves++;
     data.slot = -1;
   };
+
+  private stopWaiting(data: ViewerData): void {
+    if (!data.lookingUp) return;
+    data.lookingUp = false;
+    this.waiting--;
+  }
 
   /** A refusal decided in the upgrade: the connection opens and is ended at once. */
   private refuse(reason: RejectReason, code: number, message: string): ViewerData {

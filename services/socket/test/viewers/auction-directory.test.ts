@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { CloseCode } from '@viewer-analytics/shared';
 import { BackendClient } from '../../src/backend/backend-client.js';
 import { AuctionDirectory } from '../../src/viewers/auction-directory.js';
-import { INTERNAL_API_KEY, liveUrl, useSocketStack, Viewer } from '../harness.js';
+import { INTERNAL_API_KEY, liveUrl, useSocketStack, Viewer, waitFor } from '../harness.js';
 import { standardClose } from '../standard-client.js';
 
 const randomId = (): string => randomBytes(12).toString('hex');
@@ -13,6 +13,7 @@ describe('auction lookups under a flood of made-up ids', () => {
   const stack = useSocketStack(import.meta.filename, {
     MAX_CONNECTIONS: '3',
     MAX_PENDING_LOOKUPS: '2',
+    MAX_WAITING_VIEWERS: '3',
     LOOKUP_CACHE_ENTRIES: '10',
     LOOKUP_TTL_MS: '0', // every join of an auction without viewers asks the backend
   });
@@ -74,5 +75,39 @@ describe('auction lookups under a flood of made-up ids', () => {
     }
     for (const viewer of waiting) expect((await viewer.closed).code).toBe(CloseCode.unknownAuction);
     await first.close();
+  });
+
+  it('bounds the connections waiting for the lookup of one auction, apart from the viewers', async () => {
+    const watched = await database.createAuction();
+    const first = new Viewer(feed(watched));
+    await first.sees(1);
+    const slow = await database.createAuction();
+    stack.backend.signal('SIGSTOP'); // its lookup now waits for an answer
+    const waiting = [new Viewer(feed(slow)), new Viewer(feed(slow)), new Viewer(feed(slow))];
+    try {
+      await Promise.all(waiting.map((viewer) => viewer.opened));
+      const fourth = await standardClose(feed(slow));
+      expect(fourth).toMatchObject({ code: CloseCode.tryAgainLater, reason: 'too many auction lookups' });
+      expect(fourth.ms).toBeLessThan(1_000);
+      // One that leaves makes room for another.
+      await waiting.pop()?.close();
+      const another = new Viewer(feed(slow));
+      waiting.push(another);
+      await another.opened;
+      await sleep(200);
+      expect(another.socket.readyState).toBe(another.socket.OPEN);
+      // The viewers of a watched auction still come in.
+      const second = new Viewer(feed(watched));
+      await Promise.all([first.sees(2), second.sees(2)]);
+      await second.close();
+      expect(waiting.every((viewer) => viewer.updates.length === 0)).toBe(true);
+    } finally {
+      stack.backend.signal('SIGCONT');
+    }
+    // MAX_CONNECTIONS is 3: with the first viewer, two of the three fit once the lookup answers.
+    await waitFor(() => waiting.filter((viewer) => viewer.count === 2).length === 2, 5_000, 'two of the waiting viewers counted');
+    const refused = waiting.find((viewer) => viewer.count === undefined);
+    expect(await refused?.closed).toEqual({ code: CloseCode.tryAgainLater, reason: 'server at capacity' });
+    await Promise.all([first, ...waiting].map((viewer) => viewer.close()));
   });
 });
