@@ -86,7 +86,7 @@ export interface LiveFeedOptions {
  * looked up once the connection is open. Upgrading later, inside `res.cork()` as uWS's async
  * example does, lets uWS close some freshly opened sockets: after the upgrade its cork reads the
  * HTTP state from memory that now belongs to the WebSocket (uNetworking/uWebSockets#1928). That
- * disconnected (1006) about one first viewer of an auction in a hundred, right after its count.
+ * disconnected (1006) a few in a thousand first viewers of an auction, right after their count.
  */
 export class LiveFeed {
   private readonly sockets = new Set<WebSocket<ViewerData>>();

@@ -11,7 +11,7 @@ const AUCTIONS = 10;
  * such a viewer right after opening it when the upgrade itself waited for the lookup (made later,
  * inside `res.cork()`): its cork then read the HTTP state from memory the WebSocket had taken
  * over. A request saying `Connection: close` made that happen almost every time (28 of 30 here),
- * ordinary ones about once in a hundred. A real process, as in production: the test runner's own
+ * ordinary ones a few times in a thousand. A real process, as in production: the test runner's own
  * heap does not show it.
  */
 describe('the first viewer of an auction the server had to look up', () => {
