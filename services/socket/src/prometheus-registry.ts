@@ -7,6 +7,7 @@ const OPEN_FDS = 'process_open_fds';
 /** What the server's parts hold at scrape time. */
 export interface SocketGauges {
   readonly connections: number;
+  readonly waiting: number;
   readonly auctions: number;
   readonly outbox: number;
   readonly dropped: number;
@@ -59,6 +60,7 @@ export function createPrometheusRegistry(metrics: SocketMetrics, gauges: () => S
   };
 
   gauge('socket_connections', 'Open viewer connections', () => gauges().connections);
+  gauge('socket_viewers_waiting_for_lookup', 'Connections open and waiting for their auction\'s lookup, not counted yet (at most MAX_WAITING_VIEWERS)', () => gauges().waiting);
   gauge('socket_auctions_tracked', 'Auctions holding a slot (live or flushing their last window)', () => gauges().auctions);
   gauge('socket_outbox_snapshots', 'Snapshots waiting for the backend', () => gauges().outbox);
   counter('socket_snapshots_dropped_total', 'Snapshots dropped because the outbox was full or older than its outage bound', () => gauges().dropped);

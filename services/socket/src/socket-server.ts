@@ -152,6 +152,7 @@ export async function startSocketServer(config: SocketConfig, log: Logger): Prom
   registerHttpRoutes(app, {
     metrics: createPrometheusRegistry(metrics, () => ({
       connections: counts.connections,
+      waiting: liveFeed.waitingForLookup,
       auctions: slots.size,
       outbox: outbox.size,
       dropped: outbox.dropped,

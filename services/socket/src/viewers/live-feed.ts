@@ -92,12 +92,16 @@ export class LiveFeed {
   private readonly sockets = new Set<WebSocket<ViewerData>>();
   /** Joined since the last tick: told their count directly, not yet subscribed. */
   private readonly newcomers: WebSocket<ViewerData>[] = [];
-  /** Open connections whose auction is being looked up. */
   private waiting = 0;
   private closing = false;
 
   constructor(private readonly options: LiveFeedOptions) {
     options.broadcaster.onPublished(this.admitNewcomers);
+  }
+
+  /** Open connections whose auction is being looked up: not counted yet. */
+  get waitingForLookup(): number {
+    return this.waiting;
   }
 
   behavior(): WebSocketBehavior<ViewerData> {

@@ -19,6 +19,10 @@ describe('auction lookups under a flood of made-up ids', () => {
   });
   const { database } = stack;
   const feed = (auctionId: string): string => liveUrl(stack.server, auctionId);
+  const waitingForLookup = async (): Promise<number> => {
+    const text = await (await fetch(`http://127.0.0.1:${String(stack.server.port)}/metrics`)).text();
+    return Number(/^socket_viewers_waiting_for_lookup (\d+)$/m.exec(text)?.[1]);
+  };
 
   it('keeps a known auction known through an outage, however many unknown ids came after it', async () => {
     const client = new BackendClient(stack.backend.url, INTERNAL_API_KEY);
@@ -101,6 +105,7 @@ describe('auction lookups under a flood of made-up ids', () => {
       await Promise.all([first.sees(2), second.sees(2)]);
       await second.close();
       expect(waiting.every((viewer) => viewer.updates.length === 0)).toBe(true);
+      expect(await waitingForLookup()).toBe(3);
     } finally {
       stack.backend.signal('SIGCONT');
     }
@@ -108,6 +113,7 @@ describe('auction lookups under a flood of made-up ids', () => {
     await waitFor(() => waiting.filter((viewer) => viewer.count === 2).length === 2, 5_000, 'two of the waiting viewers counted');
     const refused = waiting.find((viewer) => viewer.count === undefined);
     expect(await refused?.closed).toEqual({ code: CloseCode.tryAgainLater, reason: 'server at capacity' });
+    expect(await waitingForLookup()).toBe(0);
     await Promise.all([first, ...waiting].map((viewer) => viewer.close()));
   });
 });
