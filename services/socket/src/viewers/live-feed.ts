@@ -189,7 +189,7 @@ export class LiveFeed {
 
   /** The viewer is open but not counted until the backend says its auction exists; it may leave meanwhile. */
   private lookUpThenJoin(ws: WebSocket<ViewerData>, data: ViewerData): void {
-    const { directory, metrics, counts, maxConnections } = this.options;
+    const { directory, counts, maxConnections } = this.options;
     directory.exists(data.auctionId).then(
       (exists) => {
         if (!this.sockets.has(ws)) return; // gone, or ended by a shutdown
@@ -206,8 +206,7 @@ export class LiveFeed {
         this.options.log.warn({ auctionId: data.auctionId, err: error }, 'auction lookup failed; viewer asked to retry');
         if (!this.sockets.has(ws)) return;
         this.stopWaiting(data);
-        metrics.rejected.lookup_failed++;
-        ws.end(CloseCode.tryAgainLater, 'auction lookup unavailable');
+        this.reject(ws, 'lookup_failed', CloseCode.tryAgainLater, 'auction lookup unavailable');
       },
     );
   }
@@ -217,13 +216,12 @@ export class LiveFeed {
    * uWS sends the TCP FIN of an `end` made while corked only at the idle timeout.
    */
   private takeSlot(ws: WebSocket<ViewerData>, data: ViewerData): boolean {
-    const { slots, broadcaster, metrics } = this.options;
+    const { slots, broadcaster } = this.options;
     // One lookup of the id, not two: the auction took a slot when there are more of them after.
     const live = slots.size;
     const slot = slots.acquire(data.auctionId);
     if (slot < 0) {
-      metrics.rejected.at_capacity++;
-      ws.end(CloseCode.tryAgainLater, 'too many live auctions');
+      this.reject(ws, 'at_capacity', CloseCode.tryAgainLater, 'too many live auctions');
       return false;
     }
     if (slots.size > live) broadcaster.forget(slot);
@@ -330,7 +328,7 @@ export class LiveFeed {
     return refusal(code, message);
   }
 
-  /** A refusal decided once the connection is open (after its lookup). */
+  /** A refusal decided once the connection is open (no free slot, or after its lookup). */
   private reject(ws: WebSocket<ViewerData>, reason: RejectReason, code: number, message: string): void {
     this.options.metrics.rejected[reason]++;
     ws.end(code, message);
