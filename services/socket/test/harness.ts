@@ -260,6 +260,13 @@ export class Viewer {
   }
 }
 
+/** One unlabelled sample of the server's /metrics; NaN when it has none. */
+export async function metric(port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${String(port)}/metrics`)).text();
+  const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+  return Number(match?.[1] ?? Number.NaN);
+}
+
 export function liveUrl(server: { url: string }, auctionId: string): string {
   return `${server.url}/auctions/${auctionId}/live`;
 }

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ObjectId } from 'mongodb';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BackendProcess, freePort, liveUrl, SocketProcess, TestDatabase, waitFor } from '../harness.js';
+import { BackendProcess, freePort, liveUrl, metric, SocketProcess, TestDatabase, waitFor } from '../harness.js';
 
 /**
  * Live auctions of the outage. The suite runs 2,000 on the FerretDB all test files share; the
@@ -21,12 +21,6 @@ const WINDOW_ENV = { SAMPLE_INTERVAL_MS: String(INTERVAL), SAMPLES_PER_SNAPSHOT:
 function rssBytes(pid: number): number {
   const line = readFileSync(`/proc/${String(pid)}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
   return Number.parseInt(line?.split(/\s+/)[1] ?? '0', 10) * 1024;
-}
-
-async function metric(port: number, name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${String(port)}/metrics`)).text();
-  const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
-  return Number(match?.[1] ?? Number.NaN);
 }
 
 describe(`a backend outage of ${String(OUTAGE_WINDOWS)} windows with ${String(AUCTIONS)} live auctions`, () => {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { CloseCode } from '@viewer-analytics/shared';
 import { BackendClient } from '../../src/backend/backend-client.js';
 import { AuctionDirectory } from '../../src/viewers/auction-directory.js';
-import { INTERNAL_API_KEY, liveUrl, useSocketStack, Viewer, waitFor } from '../harness.js';
+import { INTERNAL_API_KEY, liveUrl, metric, useSocketStack, Viewer, waitFor } from '../harness.js';
 import { standardClose } from '../standard-client.js';
 
 const randomId = (): string => randomBytes(12).toString('hex');
@@ -19,10 +19,7 @@ describe('auction lookups under a flood of made-up ids', () => {
   });
   const { database } = stack;
   const feed = (auctionId: string): string => liveUrl(stack.server, auctionId);
-  const waitingForLookup = async (): Promise<number> => {
-    const text = await (await fetch(`http://127.0.0.1:${String(stack.server.port)}/metrics`)).text();
-    return Number(/^socket_viewers_waiting_for_lookup (\d+)$/m.exec(text)?.[1]);
-  };
+  const waitingForLookup = (): Promise<number> => metric(stack.server.port, 'socket_viewers_waiting_for_lookup');
 
   it('keeps a known auction known through an outage, however many unknown ids came after it', async () => {
     const client = new BackendClient(stack.backend.url, INTERNAL_API_KEY);
