@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { BackendClient } from '../backend/backend-client.js';
 
 export interface AuctionDirectoryOptions {
@@ -8,6 +9,8 @@ export interface AuctionDirectoryOptions {
   readonly maxEntries: number;
   /** Lookups of different auctions under way at once; more are refused rather than queued. */
   readonly maxPendingLookups: number;
+  /** Where a failed lookup is reported: once per lookup, however many viewers were waiting for it. */
+  readonly log: Pick<Logger, 'warn'>;
 }
 
 /**
@@ -58,6 +61,7 @@ export class AuctionDirectory {
       exists = (await this.options.client.lookupAuction(auctionId)).found;
     } catch (error) {
       if (this.known.expiresAt(auctionId) !== undefined) return true;
+      this.options.log.warn({ auctionId, err: error }, 'auction lookup failed; its waiting viewers are asked to retry');
       throw error;
     }
     const now = performance.now();

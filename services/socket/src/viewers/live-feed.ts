@@ -1,4 +1,3 @@
-import type { Logger } from 'pino';
 import { CloseCode, OBJECT_ID_PATTERN } from '@viewer-analytics/shared';
 import { AUCTION_ID_LENGTH, type AuctionSlots } from '../auctions/auction-slots.js';
 import type { LocalViewerCounts, ViewerCountSource } from '../auctions/viewer-counts.js';
@@ -58,7 +57,6 @@ export interface LiveFeedOptions {
   readonly encoder: CountMessageEncoder;
   readonly broadcaster: Broadcaster;
   readonly metrics: SocketMetrics;
-  readonly log: Logger;
   /** Open viewers accepted at most; connections still waiting for a lookup do not count. */
   readonly maxConnections: number;
   /**
@@ -202,8 +200,8 @@ export class LiveFeed {
           });
         }
       },
-      (error: unknown) => {
-        this.options.log.warn({ auctionId: data.auctionId, err: error }, 'auction lookup failed; viewer asked to retry');
+      () => {
+        // The directory logged the failure, once for every viewer waiting on it.
         if (!this.sockets.has(ws)) return;
         this.stopWaiting(data);
         this.reject(ws, 'lookup_failed', CloseCode.tryAgainLater, 'auction lookup unavailable');

@@ -23,14 +23,18 @@ describe('auction lookups under a flood of made-up ids', () => {
 
   it('keeps a known auction known through an outage, however many unknown ids came after it', async () => {
     const client = new BackendClient(stack.backend.url, INTERNAL_API_KEY);
-    const directory = new AuctionDirectory({ client, ttlMs: 0, negativeTtlMs: 60_000, maxEntries: 10, maxPendingLookups: 100 });
+    const warnings: unknown[] = [];
+    const log = { warn: (...args: unknown[]) => warnings.push(args) };
+    const directory = new AuctionDirectory({ client, ttlMs: 0, negativeTtlMs: 60_000, maxEntries: 10, maxPendingLookups: 100, log });
     const known = await database.createAuction();
     expect(await directory.exists(known)).toBe(true);
     for (let i = 0; i < 50; i++) expect(await directory.exists(randomId())).toBe(false);
     await stack.backend.stop();
     try {
       expect(await directory.exists(known)).toBe(true);
+      expect(warnings).toHaveLength(0); // an expired "yes" trusted through the outage is no failure
       await expect(directory.exists(randomId())).rejects.toThrow();
+      expect(warnings).toHaveLength(1);
     } finally {
       await stack.backend.start();
       await client.close();
@@ -113,4 +117,5 @@ describe('auction lookups under a flood of made-up ids', () => {
     expect(await waitingForLookup()).toBe(0);
     await Promise.all([first, ...waiting].map((viewer) => viewer.close()));
   });
+
 });

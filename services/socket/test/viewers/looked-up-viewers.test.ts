@@ -102,4 +102,20 @@ describe('the first viewer of an auction the server had to look up', () => {
     }
     expect(await service.exited).toBe(0);
   });
+
+  it('whose lookup fails is asked to retry (1013), like every viewer waiting with it; the failure is logged once', { timeout: 30_000 }, async () => {
+    const service = new SocketProcess(await freePort(), backend!.url, {});
+    await service.start();
+    const auctionId = await database.createAuction();
+    backend!.signal('SIGSTOP'); // the lookup fails at the client's 5 s timeout
+    try {
+      const waiting = [0, 1, 2].map(() => new Viewer(liveUrl(service, auctionId)));
+      for (const viewer of waiting) expect(await viewer.closed).toEqual({ code: CloseCode.tryAgainLater, reason: 'auction lookup unavailable' });
+      expect(waiting.every((viewer) => viewer.updates.length === 0)).toBe(true);
+    } finally {
+      backend!.signal('SIGCONT');
+    }
+    const failures = service.problems.filter((line) => line['auctionId'] === auctionId).map((line) => line.msg);
+    expect(failures).toEqual(['auction lookup failed; its waiting viewers are asked to retry']);
+  });
 });
