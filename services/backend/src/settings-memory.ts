@@ -310,7 +310,9 @@ export class SettingsMemory {
         rest = rest.slice(error.insertedCount);
       }
     }
-    await this.hint(numbers.at(-1) ?? 0);
+    // An announcement alone moves no hint: its change's entry follows within the request, and a
+    // reader catches up past the hint anyway. So a settings change writes the hint once, not twice.
+    if (entries.some(({ upcoming }) => !upcoming)) await this.hint(numbers.at(-1) ?? 0);
     return numbers;
   }
 

@@ -75,6 +75,7 @@ describe('SettingsMemory: announced changes on the real database', () => {
     await log.insertOne({ _id: '1', auction: old, at: new Date(Date.now() - 3_600_000), upcoming: true });
     await writer.start();
     await writer.upcoming(pending);
+    expect(await log.findOne({ _id: 'head' })).toBeNull(); // an announcement alone moves no hint
     await writer.append(settled, await writer.upcoming(settled));
     const hint = await log.findOne({ _id: 'head' });
     expect(hint).toMatchObject({ value: 4 });
