@@ -88,7 +88,7 @@ export async function startOurSocket(ctx: Context, backend: Service, name: strin
   });
 }
 
-export async function startSocketPeer(ctx: Context, which: 'ws' | 'socketio'): Promise<Service> {
+export async function startSocketPeer(ctx: Context, which: 'ws' | 'socketio', extra: Record<string, string> = {}): Promise<Service> {
   const port = await freePort();
   const name = which === 'ws' ? 'peer-ws' : 'peer-socketio';
   return startService({
@@ -96,7 +96,7 @@ export async function startSocketPeer(ctx: Context, which: 'ws' | 'socketio'): P
     script: join(PEERS, which === 'ws' ? 'ws-server.js' : 'socketio-server.js'),
     port,
     logFile: join(ctx.runDir, `${name}.log`),
-    env: { NODE_ENV: 'production', HOST: '127.0.0.1', PORT: String(port), KNOWN_AUCTIONS_FILE: ctx.knownAuctionsFile },
+    env: { NODE_ENV: 'production', HOST: '127.0.0.1', PORT: String(port), KNOWN_AUCTIONS_FILE: ctx.knownAuctionsFile, ...extra },
   });
 }
 

@@ -6,7 +6,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '@viewer-analytics/testkit';
 import type { SocketServerName } from '../config.js';
+import { collectGarbage } from '../lib/inspector-gc.js';
 import { CpuMeter, sampleProcess, type CpuWindow } from '../lib/proc.js';
 import type { Service } from '../lib/processes.js';
 import { formatInt } from '../lib/progress.js';
@@ -107,11 +109,14 @@ export async function runSocketSuite(ctx: Context, server: SocketServerName): Pr
   progress.step(`socket/${server}: starting ${label}`);
   let backend: Service | undefined;
   let service: Service;
+  // Every server gets an inspector, for the full garbage collections around the memory reading (idle otherwise).
+  const inspectPort = await freePort();
+  const inspect = { NODE_OPTIONS: `--inspect=127.0.0.1:${inspectPort}` };
   if (server === 'ours') {
     backend = await startOurBackend(ctx, ctx.liveDatabase, 'ours-backend-live');
-    service = await startOurSocket(ctx, backend, 'ours-socket');
+    service = await startOurSocket(ctx, backend, 'ours-socket', inspect);
   } else {
-    service = await startSocketPeer(ctx, server);
+    service = await startSocketPeer(ctx, server, inspect);
   }
   try {
     const target = targetOf(server, service);
@@ -121,7 +126,7 @@ export async function runSocketSuite(ctx: Context, server: SocketServerName): Pr
       progress.step(`socket/${server}: protocol check with the official client: ${conformance.length === 0 ? 'ok' : conformance.join('; ')}`);
     }
     await warmUp(ctx, server, target);
-    const idle = await idleViewers(ctx, server, target, service);
+    const idle = await idleViewers(ctx, server, target, service, inspectPort);
     const { churn, latency } = await churnWithLatency(ctx, server, target, service);
     const quietLatency = await quietProbes(ctx, server, target);
     return { server, label, conformance, idle, churn, latency, quietLatency };
@@ -148,9 +153,16 @@ async function warmUp(ctx: Context, server: SocketServerName, target: Target): P
   await Promise.all(workers.map((worker) => worker.release()));
 }
 
-async function idleViewers(ctx: Context, server: SocketServerName, target: Target, service: Service): Promise<IdleResult> {
+/**
+ * RSS is read after a full garbage collection, before the viewers and with them: V8 resizes its
+ * young generation by tens of MiB with the allocation rate (as much as 19,000 connections take,
+ * in either direction), so without it the difference measured the heap's sizing as much as the
+ * connections.
+ */
+async function idleViewers(ctx: Context, server: SocketServerName, target: Target, service: Service, inspectPort: number): Promise<IdleResult> {
   const { config, workers, progress } = ctx;
   await sleep(config.settleMs);
+  await collectGarbage(inspectPort);
   const before = sampleProcess(service.pid);
   const perWorker = split(Array.from({ length: config.idleViewers }, (_, i) => i), workers.length).map((slice) => slice.length);
   progress.step(`socket/${server}: opening ${formatInt(config.idleViewers)} idle viewers over ${formatInt(ctx.liveAuctions.length)} auctions`);
@@ -183,6 +195,7 @@ async function idleViewers(ctx: Context, server: SocketServerName, target: Targe
   const failed = sum(holds.map((h) => h.failed));
   progress.step(`socket/${server}: ${formatInt(held)} open in ${rampSeconds.toFixed(1)} s; settling ${config.settleMs / 1000} s`);
   await sleep(config.settleMs);
+  await collectGarbage(inspectPort);
   const after = sampleProcess(service.pid);
   const traffic = await Promise.all(workers.map((w) => w.traffic()));
   const rssBeforeBytes = before?.rssBytes ?? Number.NaN;
