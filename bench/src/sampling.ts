@@ -1,10 +1,12 @@
 /**
  * Sampling, broadcast encoding and flush encoding at scale, with the heap watched: 100,000 live
  * auctions sampled per tick, and the frames and batch bodies they produce (with each window's
- * visitor sketch), must allocate nothing per tick. Run: pnpm bench:sampling (node --expose-gc).
+ * visitor sketch), must allocate nothing per tick. So must the visitor key every join makes.
+ * Run: pnpm bench:sampling (node --expose-gc).
  */
 import { performance } from 'node:perf_hooks';
-import { AuctionSlots, batchLength, CountMessageEncoder, encodeBatch, encodeFrame, fixedFrameBytes, LocalViewerCounts, MAX_BATCH_BYTES, Sampler, SnapshotOutbox, WindowVisitors } from '@viewer-analytics/socket/hot-paths';
+import { randomBytes } from 'node:crypto';
+import { AuctionSlots, batchLength, CountMessageEncoder, encodeBatch, encodeFrame, fixedFrameBytes, KeyedHash, LocalViewerCounts, MAX_BATCH_BYTES, Sampler, SnapshotOutbox, WindowVisitors } from '@viewer-analytics/socket/hot-paths';
 import { measureAllocation } from './heap.js';
 
 const AUCTIONS = Number(process.env['BENCH_AUCTIONS'] ?? 100_000);
@@ -91,12 +93,30 @@ const flushStarted = performance.now();
 flushAll();
 const flushNs = ((performance.now() - flushStarted) * 1e6) / AUCTIONS;
 
+// The join's visitor key: one per joining viewer, of an IP and a browser's User-Agent. The hash
+// allocates nothing; its result, a uint32, is a heap number whenever it is 2^31 or more (half the
+// keys) and the call is not inlined: those 16 bytes are the scavenges of this row.
+const visitorHash = new KeyedHash(randomBytes(32));
+const identities = Array.from({ length: 1_000 }, (_, i) => `a:203.0.${i >> 8}.${i & 255}\nMozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36`);
+const KEYS = 100_000;
+const keyAll = (): void => {
+  let keys = 0;
+  for (let i = 0; i < KEYS; i++) keys ^= visitorHash.key(slots.idOf(i % AUCTIONS), identities[i % identities.length] ?? '');
+  sink ^= keys;
+};
+for (let i = 0; i < 3; i++) keyAll();
+const keyHeap = await measureAllocation(keyAll, REPEAT, KEYS);
+const keyStarted = performance.now();
+keyAll();
+const keyNs = ((performance.now() - keyStarted) * 1e6) / KEYS;
+
 const rows = [
   ['sample tick', `${AUCTIONS} auctions (n = ${TICKS})`, sampleNs, sampleHeap],
   ['broadcast encode', `${AUCTIONS} frames (n = ${REPEAT})`, broadcastNs, broadcastHeap],
   ['window close (with visitor sketches) + journal frame + batch encode', `${AUCTIONS} snapshots, 1 to 50 visitors each (n = ${REPEAT})`, flushNs, flushHeap],
+  ['visitor key (HMAC-SHA256 of auction id and identity, per join)', `${KEYS} keys (n = ${REPEAT})`, keyNs, keyHeap],
 ] as const;
-console.log('| hot path | work per run | ns per auction | heap growth: n runs / next 2n runs | allocated per auction per run | scavenges |');
+console.log('| hot path | work per run | ns per auction (or key) | heap growth: n runs / next 2n runs | allocated per auction (or key) per run | scavenges |');
 console.log('| --- | --- | ---: | ---: | ---: | ---: |');
 for (const [name, work, ns, heap] of rows) {
   const [first, rest] = heap.heapGrowthBytes;

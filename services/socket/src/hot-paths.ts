@@ -1,5 +1,5 @@
 // What the benchmarks drive without a server around it: the sampling, broadcast and flush paths
-// (bench/src/sampling.ts proves them allocation-free), the flush against a real backend, and the
+// and the join's visitor key (bench/src/sampling.ts proves them allocation-free), the flush against a real backend, and the
 // cluster's count message (bench/src/cluster simulates many processes writing it).
 export { AuctionSlots } from './auctions/auction-slots.js';
 export { LocalViewerCounts } from './auctions/viewer-counts.js';
@@ -12,4 +12,5 @@ export { encodeFrame, fixedFrameBytes } from './delivery/outbox-journal.js';
 export { SnapshotOutbox } from './delivery/snapshot-outbox.js';
 export { SocketMetrics } from './metrics.js';
 export { Sampler } from './sampling/sampler.js';
+export { KeyedHash } from './visitors/keyed-hash.js';
 export { WindowVisitors } from './visitors/window-visitors.js';
