@@ -1,6 +1,7 @@
 // What the benchmarks drive without a server around it: the sampling, broadcast and flush paths
-// and the join's visitor key (bench/src/sampling.ts proves them allocation-free), the flush against a real backend, and the
-// cluster's count message (bench/src/cluster simulates many processes writing it).
+// and the join's visitor key (bench/src/sampling.ts watches what they allocate), the flush against
+// a real backend, and the cluster's count message (bench/src/cluster simulates many processes
+// writing it).
 export { AuctionSlots } from './auctions/auction-slots.js';
 export { LocalViewerCounts } from './auctions/viewer-counts.js';
 export { BackendClient } from './backend/backend-client.js';
