@@ -117,5 +117,4 @@ describe('auction lookups under a flood of made-up ids', () => {
     expect(await waitingForLookup()).toBe(0);
     await Promise.all([first, ...waiting].map((viewer) => viewer.close()));
   });
-
 });

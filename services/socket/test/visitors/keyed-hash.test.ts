@@ -5,7 +5,7 @@ import { KeyedHash } from '../../src/visitors/keyed-hash.js';
 const hmac32 = (key: Buffer, auctionId: string, identity: string): number =>
   createHmac('sha256', key).update(auctionId).update('\n').update(identity).digest().readUInt32BE(0);
 
-/** Text of `length` UTF-16 units: ASCII mostly, then Latin-1, 3-byte, astral (surrogate pairs) and lone surrogates. */
+/** Text of `length` UTF-16 units: ASCII mostly, then characters of 2 and 3 UTF-8 bytes, astral ones (surrogate pairs) and lone surrogates. */
 function randomText(length: number): string {
   const pick = [
     () => String.fromCharCode(randomInt(0x20, 0x7f)),
