@@ -25,6 +25,9 @@ describe('unique viewers over two socket processes sharing Redis', () => {
     await viewer.opened;
   }
 
+  /** The counts each viewer was sent, in the order they connected (the leader's first), for a wait that times out. */
+  const seen = (): string => viewers.map((viewer) => `[${viewer.updates.map((update) => update.count).join(' ')}]`).join(', ');
+
   async function storedWindow(auctionId: string, start: number): Promise<SnapshotDocument> {
     let found: SnapshotDocument | undefined;
     await waitFor(async () => {
@@ -55,7 +58,7 @@ describe('unique viewers over two socket processes sharing Redis', () => {
     await connect(follower, auctionId, 'Browser A');
     await connect(follower, auctionId, 'Browser B');
     await connect(follower, auctionId, 'Browser C');
-    await waitFor(() => viewers.every((viewer) => viewer.count === 5), first + SAMPLE_MS - 50 - Date.now(), "every viewer to see 5 before the window's first sample");
+    await waitFor(() => viewers.every((viewer) => viewer.count === 5), first + SAMPLE_MS - 50 - Date.now(), () => `every viewer to see 5 before the window's first sample (they saw ${seen()})`);
     await sleep(first + 2 * WINDOW_MS - Date.now() + 50);
     await Promise.all(viewers.splice(0).map((viewer) => viewer.close()));
 
@@ -106,7 +109,7 @@ describe('unique viewers over two socket processes sharing Redis', () => {
     await connect(follower, auctionId, 'Browser A');
     await connect(follower, auctionId, 'Browser B');
     await connect(follower, auctionId, 'Browser C');
-    await waitFor(() => viewers.every((viewer) => viewer.count === 4), 5_000, 'every viewer to see 4');
+    await waitFor(() => viewers.every((viewer) => viewer.count === 4), 5_000, () => `every viewer to see 4 (they saw ${seen()})`);
 
     // Every client of Redis waits for PAUSE_MS: the processes' shared visitor keys of those windows are late or lost.
     const PAUSE_MS = 2 * WINDOW_MS + 500;
